@@ -1,0 +1,42 @@
+# LyricLoop: the two commands of the README are `make demo` and `make test`; both set up .venv first.
+VENV   ?= .venv
+PYTHON ?= python3
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.lyricloop-installed
+DEMO   ?= runs/demo
+
+.PHONY: setup demo test docs readme export clean-nbs bench
+
+setup: $(STAMP)
+
+# CPU torch first: an unpinned torch (pulled in by transformers/peft) would fetch a multi-GB CUDA build.
+$(STAMP): settings.ini setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/lyricloop info
+
+# Notebook tests, then pytest (which also checks that notebooks are exported, clean and the README is current).
+test: setup
+	$(BIN)/nbdev_test --n_workers 2
+	$(BIN)/python -m pytest -q tests/ ; rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: tests/ is missing or broken"; exit 1; fi; exit $$rc
+
+# Offline docs: nbdev's notebook processing (the step before Quarto), then static HTML, one page per notebook.
+docs: setup
+	$(BIN)/python tools/render_docs.py html _site_offline
+
+# Users with Quarto installed get the full site instead: $(BIN)/nbdev_docs
+
+readme: setup
+	$(BIN)/python tools/render_docs.py readme
+
+export: setup
+	$(BIN)/nbdev_export && $(BIN)/nbdev_clean
+
+bench: setup
+	$(BIN)/python bench/bench_prepare.py

@@ -1,0 +1,31 @@
+import os, sys, shutil, subprocess
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+os.environ.setdefault('HF_HUB_OFFLINE', '1')
+os.environ.setdefault('TRANSFORMERS_OFFLINE', '1')
+os.environ.setdefault('HF_DATASETS_OFFLINE', '1')
+
+def tool(name):
+    "Path of a console script installed beside this Python."
+    p = BIN/name
+    return str(p) if p.exists() else shutil.which(name) or name
+
+def run(cmd, cwd=ROOT, check=False, timeout=1200, **kw):
+    "Run `cmd`, capture its output, optionally fail with it."
+    r = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, **kw)
+    if check and r.returncode: raise AssertionError(f"{cmd} exited {r.returncode}\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}")
+    return r
+
+@pytest.fixture
+def project_copy(tmp_path):
+    "A copy of the project's nbdev sources (settings, notebooks, package) in a temp dir."
+    dst = tmp_path/'proj'
+    dst.mkdir()
+    for f in ('settings.ini', 'setup.py', 'pyproject.toml', 'README.md'): shutil.copy(ROOT/f, dst/f)
+    shutil.copytree(ROOT/'nbs', dst/'nbs', symlinks=True)
+    shutil.copytree(ROOT/'lyricloop', dst/'lyricloop', ignore=shutil.ignore_patterns('__pycache__'))
+    shutil.copy(ROOT/'_quarto.yml', dst/'_quarto.yml')
+    return dst

@@ -1,0 +1,79 @@
+"""Offline docs for LyricLoop: nbdev's notebook processing, then static HTML (or README.md) with nbconvert.
+
+Usage:  python tools/render_docs.py html     # _proc/ and _site_offline/ (one page per notebook + index.html)
+        python tools/render_docs.py readme   # README.md from nbs/index.ipynb
+Quarto (what `nbdev_docs` uses) cannot be installed offline; this is the same processing with nbconvert as renderer.
+"""
+import sys, re, html, shutil
+import yaml
+from pathlib import Path
+import nbformat
+from nbconvert import HTMLExporter, MarkdownExporter
+
+def process(path=None):
+    "Run nbdev's processing (`nbdev_proc_nbs` minus its attempt to download Quarto); return the `_proc` folder."
+    from nbdev.config import get_config
+    from nbdev.quarto import refresh_quarto_yml, nbdev_sidebar
+    from nbdev.serve import proc_nbs
+    import nbdev.doclinks
+    cfg = get_config()
+    path = Path(path) if path else cfg.nbs_path
+    refresh_quarto_yml()
+    nbdev.doclinks._build_modidx()
+    nbdev_sidebar.__wrapped__(path=path)
+    return Path(proc_nbs(path))
+
+def _frontmatter(nb):
+    "Split nbdev's raw YAML front-matter cell (title, description) off `nb`."
+    meta = {}
+    if nb.cells and nb.cells[0].cell_type == 'raw' and nb.cells[0].source.startswith('---'):
+        meta = yaml.safe_load(nb.cells[0].source.strip().strip('-')) or {}
+        nb.cells = nb.cells[1:]
+    return meta
+
+def _with_title(nb, meta):
+    "Put the front-matter title and description back as the first markdown cell."
+    head = f"# {meta.get('title', '')}\n\n" + (f"> {meta['description']}\n" if meta.get('description') else '')
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell(head))
+    return nb
+
+_NAV = '<nav style="padding:.5em 1em;border-bottom:1px solid #ddd"><a href="index.html">LyricLoop</a> · <a href="contents.html">all pages</a></nav>'
+
+def render_html(src='_proc', dst='_site_offline'):
+    "Render every processed notebook in `src` to `dst/NAME.html`, plus an index page."
+    src, dst = Path(src), Path(dst)
+    if dst.exists(): shutil.rmtree(dst)
+    dst.mkdir(parents=True)
+    exp = HTMLExporter(template_name='lab')
+    pages = []
+    for f in sorted(src.glob('*.ipynb')):
+        nb = nbformat.read(f, as_version=4)
+        meta = _frontmatter(nb)
+        body, _ = exp.from_notebook_node(_with_title(nb, meta))
+        body = re.sub(r'href="([\w\-]+)\.ipynb', r'href="\1.html', body)
+        body = re.sub(r'(<body[^>]*>)', r'\1' + _NAV, body, count=1)
+        (dst/f'{f.stem}.html').write_text(body)
+        pages.append((f.stem, meta.get('title', f.stem), meta.get('description', '')))
+    items = '\n'.join(f'<li><a href="{n}.html">{html.escape(t)}</a> — {html.escape(d)}</li>' for n, t, d in pages)
+    (dst/'contents.html').write_text(f'<!doctype html><meta charset="utf-8"><title>LyricLoop docs</title>'
+                                     f'<h1>LyricLoop — contents</h1><ul>{items}</ul>')
+    return [dst/f'{n}.html' for n, *_ in pages]
+
+def render_readme(src='_proc/index.ipynb', dst='README.md'):
+    "Render the processed `index.ipynb` to GitHub markdown."
+    nb = nbformat.read(src, as_version=4)
+    nb = _with_title(nb, _frontmatter(nb))
+    body, _ = MarkdownExporter().from_notebook_node(nb)
+    body = re.sub(r'\n{3,}', '\n\n', body).strip() + '\n'
+    Path(dst).write_text(body)
+    return body
+
+if __name__ == '__main__':
+    what = sys.argv[1] if len(sys.argv) > 1 else 'html'
+    proc = process()
+    if what == 'html':
+        pages = render_html(proc, sys.argv[2] if len(sys.argv) > 2 else '_site_offline')
+        print(f"{len(pages)} pages in {pages[0].parent}/ — open index.html (contents.html lists every page)")
+    elif what == 'readme':
+        render_readme(proc/'index.ipynb', 'README.md'); print("README.md written")
+    else: sys.exit(f"unknown target {what!r}: use html or readme")
