@@ -18,7 +18,7 @@ $(STAMP): settings.ini setup.py
 	touch $(STAMP)
 
 demo: setup
-	$(BIN)/lyricloop info
+	$(BIN)/lyricloop demo --out $(DEMO)
 
 # Notebook tests, then pytest (which also checks that notebooks are exported, clean and the README is current).
 test: setup

@@ -10,7 +10,7 @@ from fastcore.script import call_parse, anno_parser
 from .config import LyricLoopError, LoopConfig
 
 # %% auto #0
-__all__ = ['COMMANDS', 'command', 'info', 'main']
+__all__ = ['COMMANDS', 'command', 'info', 'prepare', 'demo', 'main']
 
 # %% ../nbs/10_cli.ipynb #92ad633e
 COMMANDS = {}
@@ -31,6 +31,54 @@ def info():
     print(f"lyricloop {lyricloop.__version__}")
     print(f"hardware: {hardware()}")
     print(' · '.join(f"{m.__name__} {m.__version__}" for m in (torch, transformers, peft, trl, datasets)))
+
+# %% ../nbs/10_cli.ipynb #f0e48d9d
+@command
+@call_parse
+def prepare(csv: str = None,            # Genius-schema CSV, .csv.gz, or a folder of them (default: the shipped sample)
+            out: str = 'runs/data',     # output folder for the prepared dataset
+            per_genre: int = None,      # songs per genre (default: the smallest genre's count)
+            max_per_genre: int = 5000,  # cap on songs per genre
+            genres: str = None,         # comma-separated genres to keep (default: all mapped genres)
+            language: str = 'en',       # keep rows whose `language` is this; 'any' keeps all
+            max_per_artist: int = None, # at most this many songs per artist
+            seed: int = 42,             # sampling and split seed
+            overwrite: bool = False,    # replace `out` if it exists
+            quiet: bool = False):       # no progress bar
+    "Stream a Genius CSV, balance genres, clean lyrics, split, and save a dataset."
+    from lyricloop.data import prepare_dataset
+    from lyricloop.sample import sample_csv
+    cfg = LoopConfig(per_genre=per_genre, max_per_genre=max_per_genre, seed=seed, max_songs_per_artist=max_per_artist,
+                     language=None if language in ('any', '') else language,
+                     genres=[g.strip() for g in genres.split(',')] if genres else None)
+    src = csv or sample_csv()
+    st = prepare_dataset(src, out, cfg, overwrite=overwrite, progress=not quiet)
+    print(f"scanned {st['rows_scanned']:,} rows ({st['bytes'] / 2**20:.1f} MB) in {st['seconds']['total']:.1f}s")
+    print(f"raw tags: {st['raw_by_tag']}")
+    print(f"balanced: {st['per_genre']} songs per genre {st['balanced_by_genre']}")
+    print(f"splits:   {', '.join(f'{k} {sum(v.values())}' for k, v in st['splits'].items())}")
+    print(f"skipped:  {st['skipped']}")
+    print(f"saved to {out}")
+
+# %% ../nbs/10_cli.ipynb #464ff74f
+@command
+@call_parse
+def demo(out: str = 'runs/demo', # folder for the demo run
+         seed: int = 42):        # seed of every step
+    "Run the embedded pipeline on the shipped sample: today, the data step."
+    from lyricloop.environment import hardware
+    from lyricloop.config import RunDir
+    from lyricloop.data import prepare_dataset
+    from lyricloop.sample import sample_csv
+    run = RunDir(out).create()
+    cfg = LoopConfig(seed=seed)
+    print(f"[1/1] hardware: {hardware()}")
+    print(f"[1/1] prepare: {sample_csv().name} -> {run.data}")
+    st = prepare_dataset(sample_csv(), run.data, cfg, overwrite=True)
+    cfg.save(run.config)
+    print(f"      {st['rows_scanned']:,} rows scanned; {st['per_genre']} songs per genre; splits "
+          + ', '.join(f"{k} {sum(v.values())}" for k, v in st['splits'].items()))
+    print(f"done: {run.root}")
 
 # %% ../nbs/10_cli.ipynb #4d09c065
 def _usage() -> str:

@@ -1,0 +1,69 @@
+"""Benchmark `lyricloop prepare` against the pandas baseline on a generated Genius-shaped CSV.
+
+    python bench/bench_prepare.py [--rows 1000000] [--seed 0]
+
+Each method runs in its own subprocess; wall time and that process's peak RSS (ru_maxrss) are measured in the same run.
+Baseline: what the original notebook did — pandas `read_csv` of the whole file, filter, `groupby('tag').sample`.
+Targets (issue #3): peak RSS < 1 GB whatever the file size; wall time <= 1/3 of the baseline.
+"""
+import argparse, os, subprocess, sys, time, tempfile, shutil
+from pathlib import Path
+
+PREPARE = """
+import sys
+from lyricloop.config import LoopConfig
+from lyricloop.data import prepare_dataset
+st = prepare_dataset(sys.argv[1], sys.argv[2], LoopConfig(max_per_genre=2000), overwrite=True, progress=False)
+print(st['rows_scanned'], st['per_genre'])
+"""
+PANDAS = """
+import sys, pandas as pd
+df = pd.read_csv(sys.argv[1])
+df = df[df['tag'].isin(['pop', 'rap', 'rock', 'rb', 'country']) & (df['language'] == 'en') & df['lyrics'].notna()]
+df = df.drop_duplicates('id')
+n = min(df['tag'].value_counts().min(), 2000)
+bal = df.groupby('tag').sample(n=n, random_state=42)
+print(len(df), n)
+"""
+
+def measure(code, *args):
+    "Run `code` in a fresh Python; (wall seconds, peak RSS in MB, stdout)."
+    t0 = time.perf_counter()
+    p = subprocess.Popen([sys.executable, '-c', code, *map(str, args)], stdout=subprocess.PIPE, text=True)
+    out = p.stdout.read()
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t0
+    if status: raise SystemExit(f"benchmark step failed ({status}):\n{code}")
+    return wall, ru.ru_maxrss / 1024, out.strip()
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--rows', type=int, default=1_000_000)
+    ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--workdir', default='bench/out')
+    a = ap.parse_args()
+    from lyricloop.sample import write_genius_csv
+    work = Path(a.workdir); work.mkdir(parents=True, exist_ok=True)
+    csv_path = work/f'genius_{a.rows}_{a.seed}.csv'
+    if not csv_path.exists():
+        t0 = time.perf_counter()
+        write_genius_csv(csv_path.with_suffix('.part'), a.rows, a.seed, pool=2000).rename(csv_path)
+        print(f"generated {csv_path} in {time.perf_counter() - t0:.0f}s")
+    size_mb = csv_path.stat().st_size / 2**20
+    out_dir = Path(tempfile.mkdtemp(dir=work))
+    try:
+        res = {'lyricloop prepare (stream + bottom-k)': measure(PREPARE, csv_path, out_dir/'data'),
+               'pandas read_csv + groupby.sample':      measure(PANDAS, csv_path)}
+    finally: shutil.rmtree(out_dir, ignore_errors=True)
+    rows = int(res['lyricloop prepare (stream + bottom-k)'][2].split()[0])
+    base = res['pandas read_csv + groupby.sample'][0]
+    print(f"\nfile: {rows:,} rows, {size_mb:,.0f} MB; {os.cpu_count()} CPU cores\n")
+    print("| method | wall s | rows/s | MB/s | peak RSS MB | wall vs pandas |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, (wall, rss, _) in res.items():
+        print(f"| {name} | {wall:.1f} | {rows / wall:,.0f} | {size_mb / wall:,.0f} | {rss:,.0f} | {wall / base:.2f}× |")
+    lw, lrss, _ = res['lyricloop prepare (stream + bottom-k)']
+    print(f"\ntargets: peak RSS < 1024 MB: {'met' if lrss < 1024 else 'MISSED'} ({lrss:,.0f} MB); "
+          f"wall <= 1/3 of pandas: {'met' if lw <= base / 3 else 'MISSED'} ({lw / base:.2f}×)")
+
+if __name__ == '__main__': main()
