@@ -1,0 +1,87 @@
+"Training end to end on the embedded default: adapter + history, exact resume after a kill, bad input, accelerate."
+import json, os, signal, subprocess, sys, time
+from pathlib import Path
+import pytest
+from conftest import run, tool
+from lyricloop.config import LoopConfig
+from lyricloop.data import prepare_dataset
+from lyricloop.sample import sample_csv
+from lyricloop.tiny import build_embedded_model, embedded_config, TINY_RECIPE
+
+STEPS = 12
+
+@pytest.fixture(scope='session')
+def setup(tmp_path_factory):
+    "A prepared sample, a quickly pre-trained tiny base, and a short-run config."
+    d = tmp_path_factory.mktemp('train')
+    prepare_dataset(sample_csv(), d/'data', LoopConfig(per_genre=40), progress=False)
+    base = build_embedded_model(d/'data', d/'base', recipe={**TINY_RECIPE, 'epochs': 1}, progress=False)
+    cfg = embedded_config(batch_size=4, max_length=384, eval_steps=4, save_steps=4, logging_steps=1, model_id=str(base))
+    cfg.save(d/'cfg.json')
+    return d, base
+
+def train_cmd(d, out, *extra):
+    return [tool('lyricloop'), 'train', '--data', str(d/'data'), '--out', str(out), '--config', str(d/'cfg.json'),
+            '--max-steps', str(STEPS), '--quiet', *extra]
+
+def train_losses(run_dir):
+    return [(r['step'], r['loss']) for r in json.loads((Path(run_dir)/'history.json').read_text()) if r['split'] == 'train']
+
+@pytest.fixture(scope='session')
+def reference(setup):
+    "An uninterrupted run."
+    d, _ = setup
+    r = run(train_cmd(d, d/'ref'), check=True)
+    return d/'ref', r.stdout
+
+def test_run_writes_adapter_history_config(reference):
+    ref, out = reference
+    files = {p.name for p in (ref/'adapter').iterdir()}
+    assert 'adapter_model.safetensors' in files and 'adapter_config.json' in files and not any(f.endswith(('.bin', '.pt', '.pkl')) for f in files)
+    assert [s for s, _ in train_losses(ref)] == list(range(1, STEPS + 1))
+    evals = [r['loss'] for r in json.loads((ref/'history.json').read_text()) if r['split'] == 'validation']
+    assert evals[0] > evals[-1], evals
+    assert LoopConfig.load(ref/'config.json').max_steps == STEPS
+    assert 'validation loss' in out
+
+def test_resume_after_kill_loses_and_repeats_no_step(setup, reference):
+    d, _ = setup
+    out = d/'killed'
+    p = subprocess.Popen(train_cmd(d, out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 600
+    while not (out/'checkpoints'/'checkpoint-8'/'trainer_state.json').exists():
+        assert p.poll() is None, "training ended before it could be interrupted"
+        assert time.time() < deadline
+        time.sleep(0.1)
+    os.killpg(p.pid, signal.SIGKILL); p.wait()
+    assert not (out/'adapter'/'adapter_model.safetensors').exists()
+    r = run(train_cmd(d, out, '--resume'), check=True)
+    assert 'resumed from checkpoint-' in r.stdout
+    steps = [s for s, _ in train_losses(out)]
+    assert steps == list(range(1, STEPS + 1)), steps          # every step once: none lost, none repeated
+    state = json.loads((out/'checkpoints'/f'checkpoint-{STEPS}'/'trainer_state.json').read_text())
+    assert state['global_step'] == STEPS
+    ref = dict(train_losses(reference[0]))
+    for s, loss in train_losses(out):                          # and the same steps as an uninterrupted run
+        assert loss == pytest.approx(ref[s], rel=1e-3, abs=1e-3), (s, loss, ref[s])
+
+def _fails(cmd, msg, out):
+    r = run(cmd)
+    assert r.returncode == 2 and 'Traceback' not in r.stderr and msg in r.stderr, r.stderr
+    assert not any(Path(out).glob('checkpoints/checkpoint-*'))
+
+def test_bad_inputs_fail_before_training(setup, tmp_path):
+    d, base = setup
+    _fails(train_cmd(d, tmp_path/'a', '--model', str(tmp_path/'no-model')), 'no such model directory', tmp_path/'a')
+    _fails([tool('lyricloop'), 'train', '--data', str(tmp_path), '--out', str(tmp_path/'b'), '--model', str(base)], 'not a prepared dataset', tmp_path/'b')
+    _fails(train_cmd(d, tmp_path/'c', '--max-length', '16'), 'max_length=16 is not longer than the longest prompt', tmp_path/'c')
+    (tmp_path/'d').mkdir(); LoopConfig(model_id='google/gemma-2b-it').save(tmp_path/'d'/'config.json')
+    _fails(train_cmd(d, tmp_path/'d'), 'holds a different run', tmp_path/'d')
+
+def test_accelerate_launch_one_cpu_process(setup, tmp_path):
+    d, _ = setup
+    cmd = [tool('accelerate'), 'launch', '--cpu', '--num_processes', '1', '--num_machines', '1', '--mixed_precision', 'no',
+           '--dynamo_backend', 'no', '-m', 'lyricloop.cli', *train_cmd(d, tmp_path/'acc')[1:]]
+    cmd[cmd.index('--max-steps') + 1] = '2'
+    run(cmd, check=True)
+    assert (tmp_path/'acc'/'adapter'/'adapter_model.safetensors').exists()
