@@ -10,7 +10,7 @@ from fastcore.script import call_parse, anno_parser
 from .config import LyricLoopError, LoopConfig
 
 # %% auto #0
-__all__ = ['COMMANDS', 'command', 'info', 'prepare', 'train', 'demo', 'main']
+__all__ = ['COMMANDS', 'command', 'info', 'prepare', 'train', 'generate', 'demo', 'main']
 
 # %% ../nbs/10_cli.ipynb #91e7bc49
 COMMANDS = {}
@@ -20,6 +20,15 @@ def command(f):
     # call_parse runs here, not at module level: at module level it would execute the command on import under `python -m lyricloop.cli`
     COMMANDS[f.__name__.replace('_', '-')] = cli = call_parse(f)
     return cli
+
+# %% ../nbs/10_cli.ipynb #a710beba
+def _quiet_loading():
+    "Keep model-loading progress bars and library warnings out of command output."
+    import logging, transformers
+    logging.getLogger('bitsandbytes').setLevel(logging.ERROR)   # its CPU backend logs a kernel notice on import
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    warnings.filterwarnings('ignore')
 
 # %% ../nbs/10_cli.ipynb #6322acec
 @command
@@ -83,20 +92,50 @@ def train(data: str = 'runs/data',   # a dataset folder written by `lyricloop pr
     print(f"trained {s['steps']} steps in {s['seconds']}s on {s['hardware']}")
     print(f"validation loss {s['first_eval_loss']:.3f} -> {s['final_eval_loss']:.3f}; adapter in {Path(out)/'adapter'}")
 
-# %% ../nbs/10_cli.ipynb #5f28b742
+# %% ../nbs/10_cli.ipynb #944c8933
+@command
+def generate(run: str = 'runs/run',           # a trained run folder (with adapter/)
+             genre: str = None,                # genre to write in (one the run was trained on)
+             song_map: str = 'Verse, Chorus, Verse, Chorus, Bridge, Chorus',  # sections in order
+             theme: str = None,                # what the song is about
+             free: bool = False,               # free mode: the prompt alone (default: constrained, map guaranteed)
+             n: int = 1,                       # how many songs
+             seed: int = 42,                   # sampling seed (song k uses seed + k)
+             temperature: float = None,        # sampling temperature (default: the run's)
+             max_new_tokens: int = None,       # token budget per song
+             base: bool = False,               # use the base model without the adapter (for comparison)
+             json: bool = False):              # print songs as JSON (sections and metadata)
+    "Write lyrics for a genre and song map with a trained run."
+    from json import dumps
+    from lyricloop.generate import LyricGenerator, check_request, run_genres
+    genres = run_genres(run)
+    if genre is None: raise LyricLoopError(f"--genre is required; this run knows: {', '.join(genres)}")
+    check_request(genres, genre, song_map)
+    _quiet_loading()
+    gen = LyricGenerator.from_run(run, adapter=not base)
+    songs = gen.generate(genre, song_map, theme=theme, mode='free' if free else 'constrained', n=n, seed=seed,
+                         temperature=temperature, max_new_tokens=max_new_tokens)
+    if json: print(dumps([s.to_dict() for s in songs], indent=2)); return
+    for k, s in enumerate(songs):
+        if n > 1: print(f"=== song {k + 1} (seed {s.seed}) ===")
+        print(s.text, end='\n\n')
+
+# %% ../nbs/10_cli.ipynb #abbcb182
 @command
 def demo(out: str = 'runs/demo', # folder for the demo run
          seed: int = 42,         # seed of every step
          quiet: bool = False):   # no progress bars
-    "Run the embedded pipeline on the shipped sample: prepare, build the tiny base, fine-tune."
+    "Run the embedded pipeline on the shipped sample: prepare, build the tiny base, fine-tune, write a song per genre."
     import time
+    from json import dumps
     from lyricloop.environment import hardware
     from lyricloop.data import prepare_dataset
     from lyricloop.sample import sample_csv
     from lyricloop.tiny import build_embedded_model, embedded_config
     from lyricloop.train import train as train_run
-    root, t0 = Path(out), time.time()
-    stage = lambda i, msg: print(f"[{i}/3 {time.time() - t0:5.0f}s] {msg}", flush=True)
+    from lyricloop.generate import LyricGenerator
+    root, t0, n = Path(out), time.time(), 4
+    stage = lambda i, msg: print(f"[{i}/{n} {time.time() - t0:5.0f}s] {msg}", flush=True)
     print(f"hardware: {hardware()}")
     stage(1, f"prepare {sample_csv().name} -> {root/'data'}")
     st = prepare_dataset(sample_csv(), root/'data', LoopConfig(seed=seed), overwrite=True, progress=not quiet)
@@ -108,7 +147,13 @@ def demo(out: str = 'runs/demo', # folder for the demo run
     stage(3, f"fine-tune with LoRA -> {root/'run'}")
     s = train_run(root/'data', root/'run', embedded_config(model_id=str(base), seed=seed), progress=not quiet)
     print(f"      {s['steps']} steps; validation loss {s['first_eval_loss']:.3f} -> {s['final_eval_loss']:.3f}")
-    print(f"done in {time.time() - t0:.0f}s: {root}")
+    stage(4, "write one song per genre (constrained: Verse, Chorus, Verse, Chorus, Bridge, Chorus)")
+    _quiet_loading()
+    gen = LyricGenerator.from_run(root/'run')
+    songs = [gen.generate(g, 'Verse, Chorus, Verse, Chorus, Bridge, Chorus', theme='the road home', seed=seed)[0] for g in gen.genres]
+    (root/'run'/'songs.json').write_text(dumps([x.to_dict() for x in songs], indent=2))
+    for x in songs: print(f"\n--- {x.genre} ---\n{x.text}")
+    print(f"\ndone in {time.time() - t0:.0f}s: {root} (songs in {root/'run'/'songs.json'})")
 
 # %% ../nbs/10_cli.ipynb #2018b731
 def _usage() -> str:

@@ -84,9 +84,9 @@ def pretrain_base(texts, tok, out_dir, recipe: dict = TINY_RECIPE, seed: int = 4
     tok.save_pretrained(out_dir)
     return out.training_loss
 
-# %% ../nbs/04_tiny.ipynb #3527c3b9
+# %% ../nbs/04_tiny.ipynb #9e81ff9e
 EMBEDDED_TRAINING = dict(learning_rate=2e-3, batch_size=8, grad_accum=1, epochs=2, max_length=512, eval_steps=20, save_steps=20,
-                         logging_steps=5, lora_r=16, lora_alpha=32, warmup_ratio=0.05)
+                         logging_steps=5, lora_r=16, lora_alpha=32, warmup_ratio=0.05, packing=False)  # packing: slower on CPU, see Training
 
 def embedded_config(**kw) -> LoopConfig:
     "A `LoopConfig` for the embedded tiny model (its training defaults, then `kw`)."
