@@ -10,7 +10,7 @@ from fastcore.script import call_parse, anno_parser
 from .config import LyricLoopError, LoopConfig
 
 # %% auto #0
-__all__ = ['COMMANDS', 'command', 'info', 'prepare', 'train', 'generate', 'demo', 'main']
+__all__ = ['COMMANDS', 'command', 'info', 'prepare', 'train', 'generate', 'evaluate', 'demo', 'main']
 
 # %% ../nbs/10_cli.ipynb #91e7bc49
 COMMANDS = {}
@@ -120,12 +120,31 @@ def generate(run: str = 'runs/run',           # a trained run folder (with adapt
         if n > 1: print(f"=== song {k + 1} (seed {s.seed}) ===")
         print(s.text, end='\n\n')
 
-# %% ../nbs/10_cli.ipynb #abbcb182
+# %% ../nbs/10_cli.ipynb #d9078795
+@command
+def evaluate(run: str = 'runs/run',   # a trained run folder
+             data: str = None,        # its prepared dataset (default: RUN/../data)
+             n_per_genre: int = 3,    # songs generated per genre and mode
+             max_new_tokens: int = 320, # token budget per generated song
+             quiet: bool = False):    # no progress bars
+    "Perplexity (base vs tuned), adherence and craft per genre; writes metrics.json and figures."
+    from lyricloop.metrics import evaluate as evaluate_run
+    from lyricloop.viz import run_figures
+    _quiet_loading()
+    m = evaluate_run(run, data, n_per_genre=n_per_genre, max_new_tokens=max_new_tokens, progress=not quiet)
+    for g, p in m['perplexity'].items(): print(f"{g:<8} perplexity base {p['base']:7.2f}  tuned {p['tuned']:6.2f}")
+    for mode in ('base-free', 'tuned-free', 'tuned-constrained'):
+        v = list(m['generation'][mode].values())
+        print(f"{mode:<18} exact map {sum(x['exact_map'] for x in v) / len(v):4.0%}  EOS {sum(x['eos_rate'] for x in v) / len(v):4.0%}")
+    run_figures(run, data)
+    print(f"wrote {Path(run)/'metrics.json'} and {Path(run)/'figures'}/")
+
+# %% ../nbs/10_cli.ipynb #f72c02f5
 @command
 def demo(out: str = 'runs/demo', # folder for the demo run
          seed: int = 42,         # seed of every step
          quiet: bool = False):   # no progress bars
-    "Run the embedded pipeline on the shipped sample: prepare, build the tiny base, fine-tune, write a song per genre."
+    "Run the embedded pipeline on the shipped sample: prepare, base, fine-tune, songs, evaluation, figures."
     import time
     from json import dumps
     from lyricloop.environment import hardware
@@ -134,7 +153,9 @@ def demo(out: str = 'runs/demo', # folder for the demo run
     from lyricloop.tiny import build_embedded_model, embedded_config
     from lyricloop.train import train as train_run
     from lyricloop.generate import LyricGenerator
-    root, t0, n = Path(out), time.time(), 4
+    from lyricloop.metrics import evaluate as evaluate_run
+    from lyricloop.viz import run_figures
+    root, t0, n = Path(out), time.time(), 5
     stage = lambda i, msg: print(f"[{i}/{n} {time.time() - t0:5.0f}s] {msg}", flush=True)
     print(f"hardware: {hardware()}")
     stage(1, f"prepare {sample_csv().name} -> {root/'data'}")
@@ -153,7 +174,11 @@ def demo(out: str = 'runs/demo', # folder for the demo run
     songs = [gen.generate(g, 'Verse, Chorus, Verse, Chorus, Bridge, Chorus', theme='the road home', seed=seed)[0] for g in gen.genres]
     (root/'run'/'songs.json').write_text(dumps([x.to_dict() for x in songs], indent=2))
     for x in songs: print(f"\n--- {x.genre} ---\n{x.text}")
-    print(f"\ndone in {time.time() - t0:.0f}s: {root} (songs in {root/'run'/'songs.json'})")
+    stage(5, "evaluate (perplexity base vs tuned on the test songs; adherence and craft) and draw figures")
+    m = evaluate_run(root/'run', root/'data', n_per_genre=2, progress=not quiet)
+    for g, p in m['perplexity'].items(): print(f"      {g:<8} perplexity base {p['base']:6.2f} -> tuned {p['tuned']:5.2f}")
+    figs = run_figures(root/'run', root/'data')
+    print(f"\ndone in {time.time() - t0:.0f}s: {root}/run has adapter/, songs.json, metrics.json, figures/ ({', '.join(figs)})")
 
 # %% ../nbs/10_cli.ipynb #2018b731
 def _usage() -> str:
