@@ -201,13 +201,11 @@ class BottomK:
         "The kept rows, lowest priority first."
         return [r for _, _, r in sorted(self.heap, key=lambda e: -e[0])]
 
-# %% ../nbs/02_data.ipynb #2477a73a
+# %% ../nbs/02_data.ipynb #d3d5b865
 def _as_ids(col: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     "Integer ids of a string column and a mask of the rows whose id is a valid non-negative integer."
-    s = col
-    ok = pc.and_(pc.utf8_is_digit(s), pc.less_equal(pc.binary_length(s), 18))
-    ok = pc.fill_null(ok, False)
-    ids = pc.cast(pc.if_else(ok, s, pa.scalar('0')), pa.int64())
+    ok = pc.fill_null(pc.and_(pc.utf8_is_digit(col), pc.less_equal(pc.binary_length(col), 18)), False)
+    ids = pc.cast(pc.if_else(ok, col, pa.scalar('0')), pa.int64())
     return ids.to_numpy(zero_copy_only=False), ok.to_numpy(zero_copy_only=False)
 
 def scan_corpus(path, cfg: LoopConfig, k: int, progress: bool = True) -> tuple[dict, dict]:
