@@ -1,12 +1,14 @@
 """Benchmark `lyricloop prepare` against the pandas baseline on a generated Genius-shaped CSV.
 
-    python bench/bench_prepare.py [--rows 1000000] [--seed 0]
+    python bench/bench_prepare.py [--rows 1000000] [--seed 0] [--repeats 3]
 
-Each method runs in its own subprocess; wall time and that process's peak RSS (ru_maxrss) are measured in the same run.
+Each method runs in its own subprocess, `--repeats` times, alternating; wall time and that process's peak RSS (ru_maxrss)
+are measured in the same run, and the table shows the median (with the range: pandas' time swings with the machine's
+memory state, as it allocates ~4 GB).
 Baseline: what the original notebook did — pandas `read_csv` of the whole file, filter, `groupby('tag').sample`.
 Targets (issue #3): peak RSS < 1 GB whatever the file size; wall time <= 1/3 of the baseline.
 """
-import argparse, os, subprocess, sys, time, tempfile, shutil
+import argparse, os, statistics, subprocess, sys, time, tempfile, shutil
 from pathlib import Path
 
 PREPARE = """
@@ -40,6 +42,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--rows', type=int, default=1_000_000)
     ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--repeats', type=int, default=3)
     ap.add_argument('--workdir', default='bench/out')
     a = ap.parse_args()
     from lyricloop.sample import write_genius_csv
@@ -51,19 +54,24 @@ def main():
         print(f"generated {csv_path} in {time.perf_counter() - t0:.0f}s")
     size_mb = csv_path.stat().st_size / 2**20
     out_dir = Path(tempfile.mkdtemp(dir=work))
+    names = ('lyricloop prepare (stream + bottom-k)', 'pandas read_csv + groupby.sample')
+    runs = {n: [] for n in names}
     try:
-        res = {'lyricloop prepare (stream + bottom-k)': measure(PREPARE, csv_path, out_dir/'data'),
-               'pandas read_csv + groupby.sample':      measure(PANDAS, csv_path)}
+        for _ in range(a.repeats):
+            runs[names[0]].append(measure(PREPARE, csv_path, out_dir/'data'))
+            runs[names[1]].append(measure(PANDAS, csv_path))
     finally: shutil.rmtree(out_dir, ignore_errors=True)
-    rows = int(res['lyricloop prepare (stream + bottom-k)'][2].split()[0])
-    base = res['pandas read_csv + groupby.sample'][0]
-    print(f"\nfile: {rows:,} rows, {size_mb:,.0f} MB; {os.cpu_count()} CPU cores\n")
-    print("| method | wall s | rows/s | MB/s | peak RSS MB | wall vs pandas |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for name, (wall, rss, _) in res.items():
-        print(f"| {name} | {wall:.1f} | {rows / wall:,.0f} | {size_mb / wall:,.0f} | {rss:,.0f} | {wall / base:.2f}× |")
-    lw, lrss, _ = res['lyricloop prepare (stream + bottom-k)']
+    rows = int(runs[names[0]][0][2].split()[0])
+    med = {n: statistics.median(w for w, _, _ in r) for n, r in runs.items()}
+    base = med[names[1]]
+    print(f"\nfile: {rows:,} rows, {size_mb:,.0f} MB; {os.cpu_count()} CPU cores; median of {a.repeats} runs each\n")
+    print("| method | wall s (median) | wall s (range) | rows/s | MB/s | peak RSS MB | wall vs pandas |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for n, r in runs.items():
+        walls, rss = [w for w, _, _ in r], max(m for _, m, _ in r)
+        print(f"| {n} | {med[n]:.1f} | {min(walls):.1f}–{max(walls):.1f} | {rows / med[n]:,.0f} | {size_mb / med[n]:,.0f} | {rss:,.0f} | {med[n] / base:.2f}× |")
+    lw, lrss = med[names[0]], max(m for _, m, _ in runs[names[0]])
     print(f"\ntargets: peak RSS < 1024 MB: {'met' if lrss < 1024 else 'MISSED'} ({lrss:,.0f} MB); "
-          f"wall <= 1/3 of pandas: {'met' if lw <= base / 3 else 'MISSED'} ({lw / base:.2f}×)")
+          f"wall <= 1/3 of pandas: {'met' if lw <= base / 3 else 'MISSED'} ({lw / base:.2f}× of the median)")
 
 if __name__ == '__main__': main()

@@ -4,7 +4,9 @@
 
 Each mode fine-tunes the embedded tiny Gemma with LoRA for the same epochs on the prepared sample, in its own process.
 Tokens/s counts real (non-pad) tokens seen by the trainer (trl's `num_tokens`) over the training loop's runtime.
-Target (issue #4): packing >= 1.5x the tokens/s of padding. Also prints peak RSS and validation loss before/after.
+Target (issue #4): packing >= 1.5x the tokens/s of padding. Also prints peak RSS and validation loss before/after, and
+the ceiling any packing can reach on this data: the token positions the padded batches make the model process, over the
+real tokens (counted from the trainers' own dataloaders).
 """
 import argparse, json, os, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -25,6 +27,37 @@ def measure(*args):
     if status: raise SystemExit(f"training run failed: {args}")
     return ru.ru_maxrss / 1024, json.loads(out.strip().splitlines()[-1])
 
+COUNT = """
+import json, sys, warnings
+warnings.filterwarnings('ignore')
+from lyricloop.data import load_prepared
+from lyricloop.environment import load_model_and_tokenizer
+from lyricloop.tiny import embedded_config
+from lyricloop.train import training_example, sft_config, lora_config
+from peft import get_peft_model
+from trl import SFTTrainer
+dd, _ = load_prepared(sys.argv[1])
+res = {}
+for mode in ('padding', 'packing'):
+    cfg = embedded_config(model_id=sys.argv[2], packing=mode == 'packing')
+    model, tok = load_model_and_tokenizer(sys.argv[2], for_training=True)
+    tok.eos_token = '<end_of_turn>'
+    ex = dd['train'].map(lambda r: training_example(r, cfg.template), remove_columns=dd['train'].column_names)
+    tr = SFTTrainer(model=get_peft_model(model, lora_config(cfg)), args=sft_config(cfg, sys.argv[3] + '/' + mode, 'cpu', False, False),
+                    train_dataset=ex, eval_dataset=ex, processing_class=tok)
+    real = positions = steps = 0
+    for b in tr.get_train_dataloader():
+        steps += 1; positions += b['input_ids'].numel()
+        real += int(b['attention_mask'].sum()) if 'attention_mask' in b else b['input_ids'].numel()
+    res[mode] = dict(steps=steps, real=real, positions=positions)
+print(json.dumps(res))
+"""
+
+def count_positions(data, base, work):
+    "Real tokens and processed token positions per epoch of each mode's training dataloader."
+    out = subprocess.run([sys.executable, '-c', COUNT, str(data), str(base), str(work)], capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--epochs', type=float, default=1.0)
@@ -35,6 +68,7 @@ def main():
     work = Path(tempfile.mkdtemp(prefix='bench-train-'))
     prepare_dataset(sample_csv(), work/'data', progress=False)
     base = build_embedded_model(work/'data', progress=False)
+    counts = count_positions(work/'data', base, work/'count')
     res = {m: measure(work/'data', work/m, base, m, a.epochs) for m in ('padding', 'packing')}
     print(f"\nembedded tiny Gemma + LoRA r=16, batch 8, max_length 512, {a.epochs:g} epoch(s) on the prepared sample; {os.cpu_count()} CPU cores\n")
     print("| mode | steps | real tokens | train s | tokens/s | peak RSS MB | val loss before → after |")
@@ -44,5 +78,9 @@ def main():
               f"{s['first_eval_loss']:.3f} → {s['final_eval_loss']:.3f} |")
     ratio = (res['packing'][1]['train_tokens'] / res['packing'][1]['train_runtime']) / (res['padding'][1]['train_tokens'] / res['padding'][1]['train_runtime'])
     print(f"\npacking vs padding tokens/s: {ratio:.2f}x (target >= 1.5x: {'met' if ratio >= 1.5 else 'MISSED'})")
+    pad, pack = counts['padding'], counts['packing']
+    print(f"\nper epoch, from the dataloaders: padding makes the model process {pad['positions']:,} positions for {pad['real']:,} real tokens "
+          f"({1 - pad['real'] / pad['positions']:.1%} pads, {pad['steps']} steps); packing {pack['positions']:,} positions ({pack['steps']} steps).\n"
+          f"ceiling for any packing on this data: {pad['positions'] / pad['real']:.2f}x fewer positions than padding")
 
 if __name__ == '__main__': main()
