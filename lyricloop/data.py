@@ -17,7 +17,7 @@ from .config import LoopConfig, LyricLoopError
 __all__ = ['SECTIONS', 'FALLBACK_SECTION', 'SECTION_ALIASES', 'GENIUS_COLUMNS', 'REQUIRED_COLUMNS', 'normalize_section',
            'clean_lyrics', 'normalize_headers', 'song_map', 'lyrics_problem', 'csv_files', 'read_header',
            'locate_csv_error', 'iter_batches', 'priority', 'BottomK', 'Prefetch', 'scan_corpus', 'prepare_row',
-           'balance_cleaned', 'balance_genres', 'split_by_genre', 'prepare_dataset', 'load_prepared']
+           'balance_genres', 'split_by_genre', 'prepare_dataset', 'load_prepared']
 
 # %% ../nbs/02_data.ipynb #879866c2
 SECTIONS = ('Intro', 'Verse', 'Pre-Chorus', 'Chorus', 'Post-Chorus', 'Bridge', 'Interlude', 'Breakdown', 'Drop', 'Outro')
@@ -223,7 +223,7 @@ class BottomK:
         self.compact()
         return self.table.to_pylist() if self.table is not None else []
 
-# %% ../nbs/02_data.ipynb #6062a7b1
+# %% ../nbs/02_data.ipynb #725b5bc7
 def _as_ids(col: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     "Integer ids of a string column and a mask of the rows whose id is a valid non-negative integer."
     ok = pc.fill_null(pc.and_(pc.utf8_is_digit(col), pc.less_equal(pc.binary_length(col), 18)), False)
@@ -290,7 +290,9 @@ def scan_corpus(path, cfg: LoopConfig, k: int, progress: bool = True) -> tuple[d
             prio = priority(ids, cfg.seed)
             per_tag = np.bincount(gi[ok], minlength=len(tags))
             for j, t in enumerate(tags): stats['eligible_by_genre'][genre_of[t]] += int(per_tag[j])
-            for j, t in enumerate(tags): ok[ok & (gi == j)] &= keep[genre_of[t]].below_threshold(prio[ok & (gi == j)])
+            for j, t in enumerate(tags):
+                m = ok & (gi == j)
+                ok[m] = keep[genre_of[t]].below_threshold(prio[m])
             idx = np.nonzero(ok)[0]
             if len(idx):  # one gather of the batch's candidates, then a small one per genre
                 taken = pa.array(idx)
@@ -316,7 +318,7 @@ def _progress(on):
     from tqdm.auto import tqdm
     return tqdm(unit=' rows', unit_scale=True, desc='scanning', mininterval=0.5)
 
-# %% ../nbs/02_data.ipynb #3795d1b9
+# %% ../nbs/02_data.ipynb #820dfb9e
 def _to_int(v):
     "An int from a CSV string, or None."
     try: return int(float(v)) if v not in (None, '') else None
@@ -333,12 +335,13 @@ def prepare_row(row: dict, genre: str, cfg: LoopConfig) -> tuple[dict | None, st
                lyrics=text, song_map=smap)
     return rec, None, raw_headers
 
-def balance_cleaned(cleaned: dict[str, list], cfg: LoopConfig) -> tuple[dict, dict]:
-    "Equal-size per-genre record lists from per-genre `prepare_row` results in priority order, and what was dropped."
+def balance_genres(keep: dict, cfg: LoopConfig) -> tuple[dict, dict]:
+    "Equal-size per-genre lists of cleaned records from the `BottomK` samples, and what was dropped."
     valid, dropped, sections, unknown = {}, Counter(), Counter(), Counter()
-    for g, results in cleaned.items():
+    for g, bk in keep.items():
         valid[g] = []
-        for rec, why, raw in results:
+        for row in bk.rows():
+            rec, why, raw = prepare_row(row, g, cfg)
             if why: dropped[why] += 1; continue
             valid[g].append(rec)
             sections.update(rec['song_map'])
@@ -352,10 +355,6 @@ def balance_cleaned(cleaned: dict[str, list], cfg: LoopConfig) -> tuple[dict, di
     return {g: v[:n] for g, v in valid.items()}, dict(dropped=dict(dropped), per_genre=n, valid_by_genre={g: len(v) for g, v in valid.items()},
                                                     sections=dict(sections.most_common()), unknown_headers=dict(unknown.most_common(50)))
 
-def balance_genres(keep: dict, cfg: LoopConfig) -> tuple[dict, dict]:
-    "Clean each genre's `BottomK` sample in priority order and cut all genres to the same size (`balance_cleaned`)."
-    return balance_cleaned({g: [prepare_row(row, g, cfg) for row in bk.rows()] for g, bk in keep.items()}, cfg)
-
 # %% ../nbs/02_data.ipynb #40583563
 def split_by_genre(balanced: dict, split=(0.8, 0.1, 0.1)) -> dict[str, list]:
     "Stratified train / validation / test lists from equal-size per-genre record lists."
@@ -367,7 +366,7 @@ def split_by_genre(balanced: dict, split=(0.8, 0.1, 0.1)) -> dict[str, list]:
         out['train'] += recs[:n_train]; out['validation'] += recs[n_train:n_train + n_val]; out['test'] += recs[n_train + n_val:]
     return out
 
-# %% ../nbs/02_data.ipynb #f877dd88
+# %% ../nbs/02_data.ipynb #b51a833c
 def _features():
     "The Arrow schema of a prepared split."
     from datasets import Features, Sequence, Value
@@ -394,13 +393,6 @@ def _save_splits(parts: dict, out: Path):
     feats = _features()
     DatasetDict({s: Dataset(pa.Table.from_pylist(rows, schema=feats.arrow_schema), info=DatasetInfo(features=feats))
                  for s, rows in parts.items()}).save_to_disk(str(out))
-
-def _finish_sample(cleaned: dict, cfg: LoopConfig, out: Path) -> tuple[dict, dict]:
-    "Balance, split and save per-genre `prepare_row` results; (balance info, split counts)."
-    balanced, info = balance_cleaned(cleaned, cfg)
-    parts = split_by_genre(balanced, cfg.split)
-    _save_splits(parts, out)
-    return info, {s: dict(Counter(r['genre'] for r in rows)) for s, rows in parts.items()}
 
 def _peak_rss_mb() -> float | None:
     "This process's peak resident memory in MB (None where the OS does not say)."
@@ -429,10 +421,13 @@ def prepare_dataset(csv_path, out, cfg: LoopConfig | None = None, overwrite: boo
         keep, stats = scan_corpus(csv_path, cfg, k, progress)
         t_scan = time.time() - t0
         importing.join()
-        info, splits = _finish_sample({g: [prepare_row(r, g, cfg) for r in bk.rows()] for g, bk in keep.items()}, cfg, tmp)
+        balanced, info = balance_genres(keep, cfg)
+        parts = split_by_genre(balanced, cfg.split)
+        _save_splits(parts, tmp)
         stats.update(info, raw_by_tag=dict(stats['raw_by_tag']), eligible_by_genre=dict(stats['eligible_by_genre']),
                      skipped={**dict(stats['skipped']), **{f'after sampling: {r}': c for r, c in info['dropped'].items()}},
-                     balanced_by_genre={g: info['per_genre'] for g in info['valid_by_genre']}, splits=splits,
+                     balanced_by_genre={g: len(v) for g, v in balanced.items()},
+                     splits={s: dict(Counter(r['genre'] for r in rows)) for s, rows in parts.items()},
                      seconds=dict(scan=round(t_scan, 3), total=round(time.time() - t0, 3)), seed=cfg.seed, peak_rss_mb=_peak_rss_mb())
         del stats['dropped']
         (tmp/'stats.json').write_text(json.dumps(stats, indent=2) + '\n')
