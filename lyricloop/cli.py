@@ -41,7 +41,7 @@ def info():
     print(f"hardware: {hardware()}")
     print(' · '.join(f"{m.__name__} {m.__version__}" for m in (torch, transformers, peft, trl, datasets)))
 
-# %% ../nbs/10_cli.ipynb #6e53df63
+# %% ../nbs/10_cli.ipynb #158707ad
 @command
 def prepare(csv: str = None,            # Genius-schema CSV, .csv.gz, or a folder of them (default: the shipped sample)
             out: str = 'runs/data',     # output folder for the prepared dataset
@@ -51,6 +51,7 @@ def prepare(csv: str = None,            # Genius-schema CSV, .csv.gz, or a folde
             language: str = 'en',       # keep rows whose `language` is this; 'any' keeps all
             max_per_artist: int = None, # at most this many songs per artist
             seed: int = 42,             # sampling and split seed
+            workers: int = None,        # scan processes for big files (default: the usable cores, at most 4)
             overwrite: bool = False,    # replace `out` if it exists
             quiet: bool = False):       # no progress bar
     "Stream a Genius CSV, balance genres, clean lyrics, split, and save a dataset."
@@ -60,8 +61,9 @@ def prepare(csv: str = None,            # Genius-schema CSV, .csv.gz, or a folde
                      language=None if language in ('any', '') else language,
                      genres=[g.strip() for g in genres.split(',')] if genres else None)
     src = csv or sample_csv()
-    st = prepare_dataset(src, out, cfg, overwrite=overwrite, progress=not quiet)
-    print(f"scanned {st['rows_scanned']:,} rows ({st['bytes'] / 2**20:.1f} MB) in {st['seconds']['total']:.1f}s")
+    st = prepare_dataset(src, out, cfg, overwrite=overwrite, progress=not quiet, workers=workers)
+    procs = f" with {st['workers']} scan processes" if st['workers'] > 1 else ''
+    print(f"scanned {st['rows_scanned']:,} rows ({st['bytes'] / 2**20:.1f} MB) in {st['seconds']['total']:.1f}s{procs}")
     print(f"raw tags: {st['raw_by_tag']}")
     print(f"balanced: {st['per_genre']} songs per genre {st['balanced_by_genre']}")
     print(f"splits:   {', '.join(f'{k} {sum(v.values())}' for k, v in st['splits'].items())}")
