@@ -41,7 +41,7 @@ def info():
     print(f"hardware: {hardware()}")
     print(' · '.join(f"{m.__name__} {m.__version__}" for m in (torch, transformers, peft, trl, datasets)))
 
-# %% ../nbs/10_cli.ipynb #158707ad
+# %% ../nbs/10_cli.ipynb #95b6bea8
 @command
 def prepare(csv: str = None,            # Genius-schema CSV, .csv.gz, or a folder of them (default: the shipped sample)
             out: str = 'runs/data',     # output folder for the prepared dataset
@@ -51,7 +51,7 @@ def prepare(csv: str = None,            # Genius-schema CSV, .csv.gz, or a folde
             language: str = 'en',       # keep rows whose `language` is this; 'any' keeps all
             max_per_artist: int = None, # at most this many songs per artist
             seed: int = 42,             # sampling and split seed
-            workers: int = None,        # scan processes for big files (default: the usable cores, at most 4)
+            workers: int = None,        # scan processes for big files (default: 2, or 1 on one core; ~300 MB each)
             overwrite: bool = False,    # replace `out` if it exists
             quiet: bool = False):       # no progress bar
     "Stream a Genius CSV, balance genres, clean lyrics, split, and save a dataset."
