@@ -433,7 +433,7 @@ def _deal(pieces, workers: int) -> list[list]:
         i = loads.index(min(loads)); jobs[i].append(p); loads[i] += (p[2] or p[0].stat().st_size) - p[1]
     return [j for j in jobs if j]
 
-# %% ../nbs/02_data.ipynb #4ed53cc9
+# %% ../nbs/02_data.ipynb #1eff2875
 class _BadCut(Exception): "Arrow could not parse a piece: the cut may not be at a row start."
 
 def _peak_rss_mb() -> float | None:
@@ -489,7 +489,7 @@ def _gather(conns: list, bar) -> list:
 
 def _sample_in_workers(jobs: list, cfg: LoopConfig, k: int, bar, started) -> tuple[dict, dict, list]:
     "Scan `jobs` in one worker process each and clean the merged sample there: (cleaned, stats, workers' peak RSS)."
-    ctx, procs, conns = multiprocessing.get_context(), [], []
+    ctx, procs, conns, finished = multiprocessing.get_context(), [], [], False
     try:
         for job in jobs:
             here, there = ctx.Pipe()
@@ -509,10 +509,11 @@ def _sample_in_workers(jobs: list, cfg: LoopConfig, k: int, bar, started) -> tup
         for w, c in enumerate(conns): c.send({g: [pos for w_, pos in o if w_ == w] for g, o in order.items()})
         parts = _gather(conns, bar)
         done = [{g: iter(_unpack(v)) for g, v in cleaned.items()} for cleaned, _ in parts]
+        finished = True
         return {g: [next(done[w][g]) for w, _ in o] for g, o in order.items()}, stats, [rss for _, rss in parts]
-    finally:
+    finally:  # on an error or an interrupt, stop the other workers at once
         for p in procs:
-            p.join(timeout=5)
+            p.join(timeout=5 if finished else 0)
             if p.is_alive(): p.terminate(); p.join()
 
 def sample_corpus(path, cfg: LoopConfig, k: int, progress: bool = True, workers: int | None = None,
