@@ -194,7 +194,7 @@ def priority(ids: np.ndarray, seed: int) -> np.ndarray:
         z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
         return z ^ (z >> np.uint64(31))
 
-# %% ../nbs/02_data.ipynb #6cb3c59d
+# %% ../nbs/02_data.ipynb #3e31b30a
 class BottomK:
     "The `k` lowest-priority rows offered, at most `per_artist` per artist, duplicates (same id) dropped."
     def __init__(self, k: int, per_artist: int | None = None):
@@ -203,9 +203,13 @@ class BottomK:
         self.table, self.waiting, self.n_waiting = None, [], 0
         self.artist_code, self.duplicates = {}, 0
     def __len__(self): self.compact(); return len(self.prio)
+    @property
+    def limit(self):
+        "Priorities at or above this cannot get in; None while fewer than `k` rows are held."
+        return self.prio[-1] if len(self.prio) >= self.k else None
     def below_threshold(self, prio: np.ndarray) -> np.ndarray:
         "Which of `prio` could still get in."
-        return prio < self.prio[-1] if len(self.prio) >= self.k else np.ones(len(prio), bool)
+        return prio < self.limit if self.limit is not None else np.ones(len(prio), bool)
     def offer(self, prio: np.ndarray, ids: np.ndarray, rows: pa.Table):
         "Offer a batch of `rows` with priorities `prio` and integer `ids`."
         m = self.below_threshold(prio)
@@ -241,7 +245,7 @@ class BottomK:
         self.compact()
         return self.table.to_pylist() if self.table is not None else []
 
-# %% ../nbs/02_data.ipynb #f0576eb1
+# %% ../nbs/02_data.ipynb #8fd910fc
 def _as_ids(col: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     "Integer ids of a string column and a mask of the rows whose id is a valid non-negative integer."
     ok = pc.fill_null(pc.and_(pc.utf8_is_digit(col), pc.less_equal(pc.binary_length(col), 18)), False)
@@ -312,9 +316,10 @@ class GenreSampler:
         ok = mapped & lang_ok & has_lyrics & id_ok
         prio = priority(ids, cfg.seed)
         for j, c in enumerate(np.bincount(gi[ok], minlength=len(self.tags)).tolist()): st['eligible_by_genre'][self.genre_of[j]] += c
-        full = np.array([len(self.keep[g].prio) >= self.k for g in self.genre_of] + [False])   # gi == -1 picks the spare entry
-        limit = np.array([self.keep[g].prio[-1] if f else 0 for g, f in zip(self.genre_of, full)] + [0], np.uint64)
-        ok &= ~full[gi] | (prio < limit[gi])                 # under its genre's threshold (`BottomK.below_threshold`, all genres at once)
+        limits = [self.keep[g].limit for g in self.genre_of]
+        full = np.array([l is not None for l in limits] + [False])   # gi == -1 picks the spare entry
+        limit = np.array([0 if l is None else l for l in limits] + [0], np.uint64)
+        ok &= ~full[gi] | (prio < limit[gi])                 # `BottomK.below_threshold`, for all genres at once
         idx = np.nonzero(ok)[0]
         if not len(idx): return
         idx = idx[np.argsort(gi[idx], kind='stable')]   # grouped by genre: each genre gets a slice of one gather
@@ -433,7 +438,7 @@ def _deal(pieces, workers: int) -> list[list]:
         i = loads.index(min(loads)); jobs[i].append(p); loads[i] += (p[2] or p[0].stat().st_size) - p[1]
     return [j for j in jobs if j]
 
-# %% ../nbs/02_data.ipynb #1eff2875
+# %% ../nbs/02_data.ipynb #236ac5d3
 class _BadCut(Exception): "Arrow could not parse a piece: the cut may not be at a row start."
 
 def _peak_rss_mb() -> float | None:
@@ -442,7 +447,8 @@ def _peak_rss_mb() -> float | None:
     except ImportError: return None
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
-_RECORD_SCHEMA = pa.schema([('id', pa.int64()), ('title', pa.string()), ('artist', pa.string()), ('year', pa.int64()), ('views', pa.int64()),
+_RECORD_SCHEMA = pa.schema([  # a prepared record; plain Arrow so the workers need not import `datasets`
+                            ('id', pa.int64()), ('title', pa.string()), ('artist', pa.string()), ('year', pa.int64()), ('views', pa.int64()),
                             ('genre', pa.string()), ('tag', pa.string()), ('lyrics', pa.string()), ('song_map', pa.list_(pa.string()))])
 
 def _pack(results: list) -> tuple:
@@ -553,12 +559,11 @@ def split_by_genre(balanced: dict, split=(0.8, 0.1, 0.1)) -> dict[str, list]:
         out['train'] += recs[:n_train]; out['validation'] += recs[n_train:n_train + n_val]; out['test'] += recs[n_train + n_val:]
     return out
 
-# %% ../nbs/02_data.ipynb #e682b845
+# %% ../nbs/02_data.ipynb #410f69af
 def _features():
-    "The Arrow schema of a prepared split."
-    from datasets import Features, Sequence, Value
-    return Features(dict(id=Value('int64'), title=Value('string'), artist=Value('string'), year=Value('int64'), views=Value('int64'),
-                         genre=Value('string'), tag=Value('string'), lyrics=Value('string'), song_map=Sequence(Value('string'))))
+    "The `datasets` features of a prepared split (from `_RECORD_SCHEMA`, the one schema of a record)."
+    from datasets import Features
+    return Features.from_arrow_schema(_RECORD_SCHEMA)
 
 def _atomic_dir(out: Path, overwrite: bool):
     "A temp folder beside `out`, checked for a clash first."

@@ -124,7 +124,7 @@ def perplexity_by_genre(model, tok, records, template: str = 'structured', batch
             nll[g] += float(l[m].sum()); count[g] += int(m.sum())
     return {g: dict(perplexity=math.exp(nll[g] / count[g]), tokens=count[g]) for g in nll}
 
-# %% ../nbs/07_metrics.ipynb #4e0783b0
+# %% ../nbs/07_metrics.ipynb #c6042300
 MODES = ('base-free', 'tuned-free', 'tuned-constrained')
 
 def _summary(rows: list) -> dict:
@@ -144,8 +144,8 @@ def evaluate(run, data=None, n_per_genre: int = 3, max_new_tokens: int = 320, ba
     from lyricloop.data import load_prepared
     from lyricloop.generate import LyricGenerator
     run = RunDir(run)
-    cfg = LoopConfig.load(run.config) if run.config.exists() else None
-    if cfg is None: raise LyricLoopError(f"{run.root}: not a run folder (no config.json)")
+    if not run.config.exists(): raise LyricLoopError(f"{run.root}: not a run folder (no config.json)")
+    cfg = LoopConfig.load(run.config)
     data = Path(data) if data else run.root.parent/'data'
     dd, _ = load_prepared(data)
     test = list(dd['test'])
