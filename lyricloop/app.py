@@ -8,6 +8,7 @@ import html, re, time
 from pathlib import Path
 import ipywidgets as W
 from .config import LyricLoopError
+from .sections import HEADER_LINE
 
 # %% auto #0
 __all__ = ['PRESETS', 'lyrics_html', 'SongwriterApp']
@@ -23,8 +24,7 @@ PRESETS = {
 
 def lyrics_html(text: str) -> str:
     "Lyrics as HTML with section headers highlighted."
-    esc = html.escape(text)
-    esc = re.sub(r'^(\[[^\[\]\n]+\])$', r'<span class="ll-header" style="color:#b5179e;font-weight:bold">\1</span>', esc, flags=re.M)
+    esc = HEADER_LINE.sub(r'<span class="ll-header" style="color:#b5179e;font-weight:bold">[\1]</span>', html.escape(text))
     return f'<pre class="ll-lyrics" style="white-space:pre-wrap;font-family:inherit">{esc}</pre>'
 
 # %% ../nbs/09_app.ipynb #ad240247

@@ -14,46 +14,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from .config import LoopConfig, LyricLoopError
+from .sections import FALLBACK_SECTION, HEADER_LINE, normalize_section, normalize_headers
 
 # %% auto #0
-__all__ = ['SECTIONS', 'FALLBACK_SECTION', 'SECTION_ALIASES', 'GENIUS_COLUMNS', 'REQUIRED_COLUMNS', 'MIN_PIECE_BYTES',
-           'normalize_section', 'clean_lyrics', 'normalize_headers', 'song_map', 'lyrics_problem', 'csv_files',
-           'read_header', 'locate_csv_error', 'iter_batches', 'priority', 'BottomK', 'Prefetch', 'GenreSampler',
-           'scan_corpus', 'prepare_row', 'clean_sample', 'balance_genres', 'row_starts', 'default_workers',
-           'plan_pieces', 'sample_corpus', 'split_by_genre', 'prepare_dataset', 'load_prepared']
-
-# %% ../nbs/02_data.ipynb #879866c2
-SECTIONS = ('Intro', 'Verse', 'Pre-Chorus', 'Chorus', 'Post-Chorus', 'Bridge', 'Interlude', 'Breakdown', 'Drop', 'Outro')
-FALLBACK_SECTION = 'Other'
-SECTION_ALIASES = {
-    'intro': 'Intro', 'verse': 'Verse', 'couplet': 'Verse',
-    'pre chorus': 'Pre-Chorus', 'prechorus': 'Pre-Chorus', 'pre hook': 'Pre-Chorus', 'prehook': 'Pre-Chorus',
-    'build': 'Pre-Chorus', 'build up': 'Pre-Chorus', 'buildup': 'Pre-Chorus', 'lift': 'Pre-Chorus',
-    'chorus': 'Chorus', 'hook': 'Chorus', 'refrain': 'Chorus',
-    'post chorus': 'Post-Chorus', 'postchorus': 'Post-Chorus', 'post hook': 'Post-Chorus',
-    'bridge': 'Bridge', 'middle 8': 'Bridge', 'middle eight': 'Bridge',
-    'interlude': 'Interlude', 'instrumental': 'Interlude', 'solo': 'Interlude', 'break': 'Interlude', 'skit': 'Interlude',
-    'breakdown': 'Breakdown', 'drop': 'Drop', 'outro': 'Outro', 'coda': 'Outro', 'ending': 'Outro', 'tag': 'Outro'}
-_NUMBER_WORDS = r'one|two|three|four|five|six|seven|eight|nine|ten|\d+'
-_HEADER_LINE = re.compile(r'^[ \t]*\[([^\[\]\n]{1,80})\][ \t]*$', re.M)
-
-# %% ../nbs/02_data.ipynb #d3c70d4e
-@functools.lru_cache(maxsize=1 << 16)  # headers repeat endlessly across songs
-def normalize_section(header: str) -> str:
-    "The canonical section name of a header like `[Verse 1: Kendrick Lamar]` (`Other` if unknown)."
-    h = header.strip().strip('[]').lower()
-    h = re.split(r'[:|]| - | – | — | by ', h, maxsplit=1)[0]            # artist credits
-    h = re.split(r'[/&+]| and ', h, maxsplit=1)[0]                       # compound headers: keep the first
-    h = re.sub(r'\(.*?\)|\*', ' ', h)                                    # (x2), (repeat), *
-    h = re.sub(r'\b(x\s?\d+|\d+\s?x|×\s?\d+|repeat)\b', ' ', h)           # repeat marks
-    h = re.sub(rf'\b(part\s+)?({_NUMBER_WORDS})\b\s*$', ' ', h.strip()) if not re.fullmatch(r'middle\s*(8|eight)', h.strip()) else h
-    h = re.sub(r'[-_.]', ' ', h)
-    h = re.sub(r'\s+', ' ', h).strip()
-    if h in SECTION_ALIASES: return SECTION_ALIASES[h]
-    words = h.split()
-    for w in (words[-1:] + words[:1]) if words else []:                # "final chorus", "guitar solo", "intro skit"
-        if w in SECTION_ALIASES and SECTION_ALIASES[w] not in ('Pre-Chorus',): return SECTION_ALIASES[w]
-    return FALLBACK_SECTION
+__all__ = ['GENIUS_COLUMNS', 'REQUIRED_COLUMNS', 'MIN_PIECE_BYTES', 'clean_lyrics', 'lyrics_problem', 'csv_files', 'read_header',
+           'locate_csv_error', 'iter_batches', 'priority', 'BottomK', 'Prefetch', 'GenreSampler', 'scan_corpus',
+           'prepare_row', 'clean_sample', 'balance_genres', 'row_starts', 'default_workers', 'plan_pieces',
+           'sample_corpus', 'split_by_genre', 'prepare_dataset', 'load_prepared']
 
 # %% ../nbs/02_data.ipynb #ea35fa73
 _CONTRIB = re.compile(r'\A\s*\d*\s*Contributors?[^\n]*?Lyrics')
@@ -92,28 +59,11 @@ def clean_lyrics(text: str | None) -> str:
     if '\n\n\n' in t: t = _BLANKS.sub('\n\n', t)
     return _BEFORE_HEADER.sub('\n\n', t.strip())            # exactly one blank line before each header
 
-# %% ../nbs/02_data.ipynb #7dce29eb
-def normalize_headers(lyrics: str, raw: list | None = None) -> tuple[str, list[str]]:
-    "Lyrics with canonical headers (`[Verse 1]`, `[Chorus]`) and the song map they spell; `raw` collects the headers as written."
-    smap, verses = [], 0
-    def fix(m):
-        nonlocal verses
-        if raw is not None: raw.append(m[1])
-        sec = normalize_section(m[1])
-        smap.append(sec)
-        if sec == 'Verse': verses += 1; return f'[Verse {verses}]'
-        return f'[{sec}]'
-    return _HEADER_LINE.sub(fix, lyrics), smap
-
-def song_map(lyrics: str) -> list[str]:
-    "The ordered canonical sections of a song's lyrics."
-    return [normalize_section(h) for h in _HEADER_LINE.findall(lyrics)]
-
 # %% ../nbs/02_data.ipynb #2725717d
 def lyrics_problem(lyrics: str, smap: list[str], max_chars: int = 6000, min_sections: int = 2) -> str | None:
     "Why cleaned `lyrics` with song map `smap` are unusable for training, or None if they are fine."
     if not lyrics.strip(): return 'empty'
-    if not any(l.strip() and not _HEADER_LINE.match(l) for l in lyrics.split('\n')): return 'tag only'
+    if not any(l.strip() and not HEADER_LINE.match(l) for l in lyrics.split('\n')): return 'tag only'
     if len(lyrics) > max_chars: return 'too long'
     if len(smap) < min_sections: return 'too few sections'
     return None

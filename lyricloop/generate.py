@@ -10,7 +10,8 @@ from pathlib import Path
 import torch
 from .config import LoopConfig, LyricLoopError, RunDir
 from .environment import can_load_4bit, load_model_and_tokenizer, detect_device
-from .prompts import build_prompt, parse_song_map, section_headers, parse_sections, sections_song_map
+from .prompts import build_prompt
+from .sections import HEADER_START, parse_song_map, section_headers, parse_sections, song_map
 
 # %% auto #0
 __all__ = ['Song', 'SectionEnd', 'CallbackStreamer', 'check_request', 'run_genres', 'LyricGenerator']
@@ -28,7 +29,7 @@ class Song:
     seed: int | None = None
     theme: str | None = None
     @property
-    def song_map(self) -> list: return sections_song_map(self.text)
+    def song_map(self) -> list: return song_map(self.text)
     @property
     def sections(self) -> list: return parse_sections(self.text)
     def to_dict(self) -> dict:
@@ -45,7 +46,7 @@ class SectionEnd(StoppingCriteria):
     def __call__(self, input_ids, scores, **kw):
         done = torch.isin(input_ids[:, -1], self.stop.to(input_ids.device))
         for i in range(input_ids.shape[0]):
-            if not done[i] and re.search(r'(^|\n)\s*\[', self.tok.decode(input_ids[i, self.start:][-6:])): done[i] = True
+            if not done[i] and HEADER_START.search(self.tok.decode(input_ids[i, self.start:][-6:])): done[i] = True
         return done
 
 class CallbackStreamer(TextStreamer):
@@ -168,7 +169,7 @@ def _constrained(self: LyricGenerator, genre, smap, theme, seed, max_new_tokens,
             cut = next((j for j, t in enumerate(new) if t in stop), len(new))
             stopped = cut < len(new) and new[cut] in self.stop_ids
             body = self.tok.decode(new[:cut], skip_special_tokens=True)
-            body = re.split(r'(?:^|\n)\s*\[', body, maxsplit=1)[0].strip('\n').rstrip()
+            body = HEADER_START.split(body, maxsplit=1)[0].strip('\n').rstrip()
             first.setdefault(sec, body)
         parts.append(f'[{head}]\n{body}')
         ids = torch.cat([ids, enc(body)], 1)

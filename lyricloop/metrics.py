@@ -9,7 +9,8 @@ from collections import defaultdict
 from pathlib import Path
 import torch
 from .config import LoopConfig, LyricLoopError, RunDir
-from .prompts import parse_sections, sections_song_map, training_example
+from .prompts import training_example
+from .sections import parse_sections, song_map
 
 # %% auto #0
 __all__ = ['MODES', 'edit_distance', 'structure_score', 'rhymes', 'rhyme_density', 'syllables', 'line_syllables', 'distinct_n',
@@ -133,7 +134,7 @@ def _summary(rows: list) -> dict:
 
 def song_metrics(text: str, requested: list, stopped: bool | None = None) -> dict:
     "Adherence and craft metrics of one song."
-    s = structure_score(requested, sections_song_map(text))
+    s = structure_score(requested, song_map(text))
     out = dict(exact_map=float(s['exact']), map_similarity=s['similarity'], **craft(text))
     if stopped is not None: out['eos_rate'] = float(stopped)
     return out

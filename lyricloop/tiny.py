@@ -8,7 +8,7 @@ import hashlib, json, os, re, shutil, tempfile, time
 from pathlib import Path
 import torch
 from .config import LoopConfig, LyricLoopError, EMBEDDED
-from .data import SECTIONS, FALLBACK_SECTION, load_prepared, _HEADER_LINE
+from .sections import SECTIONS, FALLBACK_SECTION, HEADER_LINE
 
 # %% auto #0
 __all__ = ['SPECIAL_TOKENS', 'GEMMA_CHAT_TEMPLATE', 'TINY_RECIPE', 'EMBEDDED_TRAINING', 'header_tokens', 'train_tokenizer',
@@ -57,7 +57,7 @@ def tiny_gemma_config(vocab_size: int, tok=None, hidden: int = 192, layers: int 
 # %% ../nbs/04_tiny.ipynb #6a9fc503
 def base_text(lyrics: str) -> str:
     "Lyrics lines alone: no section headers, no blank lines."
-    return '\n'.join(l for l in lyrics.split('\n') if l.strip() and not _HEADER_LINE.match(l))
+    return '\n'.join(l for l in lyrics.split('\n') if l.strip() and not HEADER_LINE.match(l))
 
 # %% ../nbs/04_tiny.ipynb #f426296e
 TINY_RECIPE = dict(vocab_size=4000, hidden=192, layers=4, heads=4, max_length=256, epochs=3, lr=2e-3, batch_size=16, version=1)
@@ -105,6 +105,7 @@ def _fingerprint(data_dir: Path, recipe: dict, seed: int) -> str:
 
 def build_embedded_model(data_dir, out_dir=None, recipe: dict = TINY_RECIPE, seed: int = 42, progress: bool = True) -> Path:
     "Build (or reuse the cached) tiny Gemma base for the prepared dataset at `data_dir`; return its directory."
+    from lyricloop.data import load_prepared
     dd, _ = load_prepared(data_dir)
     out = Path(out_dir) if out_dir else lyricloop_home()/f'embedded-{_fingerprint(data_dir, recipe, seed)}'
     if (out/'config.json').exists() and (out/'model.safetensors').exists(): return out
