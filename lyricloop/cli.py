@@ -4,9 +4,10 @@
 
 # %% ../nbs/10_cli.ipynb #0bbbc4c1
 from __future__ import annotations
-import sys, re, json, difflib, warnings
+import sys, re, difflib, warnings
 from pathlib import Path
 from fastcore.script import call_parse, anno_parser
+from fastcore.imports import in_ipython
 from .config import LyricLoopError, LoopConfig
 
 # %% auto #0
@@ -218,5 +219,4 @@ def _script():
     sys.exit(main())
 
 # %% ../nbs/10_cli.ipynb #37d7dae7
-#| eval: false
-if __name__ == '__main__': _script()
+if __name__ == '__main__' and not in_ipython(): _script()   # not when a notebook runs this cell

@@ -4,21 +4,19 @@
 
 # %% ../nbs/00_config.ipynb #69e8b5d7
 from __future__ import annotations
-import json, math, dataclasses
+import json, math
 from dataclasses import dataclass, field, fields, asdict
 from pathlib import Path
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['GENIUS_TAGS', 'DEFAULT_TAG_TO_GENRE', 'EMBEDDED', 'TEMPLATES', 'GEMMA_TARGET_MODULES', 'LyricLoopError', 'LoopConfig',
-           'RunDir']
+__all__ = ['DEFAULT_TAG_TO_GENRE', 'EMBEDDED', 'TEMPLATES', 'GEMMA_TARGET_MODULES', 'LyricLoopError', 'LoopConfig', 'RunDir']
 
 # %% ../nbs/00_config.ipynb #527f05af
 class LyricLoopError(ValueError):
     "An input error with a message meant for the user."
 
 # %% ../nbs/00_config.ipynb #d5077a93
-GENIUS_TAGS = ('pop', 'rap', 'rock', 'rb', 'misc', 'country')
 DEFAULT_TAG_TO_GENRE = {'pop': 'Pop', 'rap': 'Rap', 'rock': 'Rock', 'rb': 'R&B', 'country': 'Country'}
 EMBEDDED = 'embedded'  # model_id meaning "the tiny Gemma built locally from the corpus"
 TEMPLATES = ('structured', 'compact')

@@ -6,10 +6,11 @@
 from __future__ import annotations
 import csv, gzip, random, importlib.resources
 from pathlib import Path
+from .clean import GENIUS_COLUMNS
 
 # %% auto #0
-__all__ = ['RHYMES', 'STYLE', 'TAG_SHARE', 'SPANISH', 'NAME_PARTS', 'COLUMNS', 'SAMPLE_ROWS', 'SAMPLE_SEED', 'write_song',
-           'genius_rows', 'write_genius_csv', 'sample_csv']
+__all__ = ['RHYMES', 'STYLE', 'TAG_SHARE', 'SPANISH', 'NAME_PARTS', 'SAMPLE_ROWS', 'SAMPLE_SEED', 'write_song', 'genius_rows',
+           'write_genius_csv', 'sample_csv']
 
 # %% ../nbs/02a_sample.ipynb #10e5a51a
 RHYMES = [
@@ -118,8 +119,6 @@ def write_song(rng: random.Random, tag: str, artist: str = 'Artist') -> tuple[st
     return '\n\n'.join(blocks), smap
 
 # %% ../nbs/02a_sample.ipynb #deb340b3
-COLUMNS = ('title', 'tag', 'artist', 'year', 'views', 'features', 'lyrics', 'id', 'language_cld3', 'language_ft', 'language')
-
 def _genius_page(rng, title, lyrics):
     "Wrap `lyrics` in the artefacts of a Genius scrape."
     if rng.random() < 0.3: lyrics = f"{rng.randint(1, 400)} Contributors{title} Lyrics" + lyrics
@@ -160,7 +159,7 @@ def write_genius_csv(path, n: int, seed: int = 0, pool: int | None = None) -> Pa
     path.parent.mkdir(parents=True, exist_ok=True)
     opener = gzip.open if path.suffix == '.gz' else open
     with opener(path, 'wt', newline='', encoding='utf-8') as f:
-        w = csv.DictWriter(f, COLUMNS)
+        w = csv.DictWriter(f, GENIUS_COLUMNS)
         w.writeheader()
         w.writerows(genius_rows(n, seed, pool))
     return path
