@@ -33,7 +33,8 @@ warnings.filterwarnings('ignore')
 from lyricloop.data import load_prepared
 from lyricloop.environment import load_model_and_tokenizer
 from lyricloop.tiny import embedded_config
-from lyricloop.train import training_example, sft_config, lora_config
+from lyricloop.prompts import training_example
+from lyricloop.train import sft_config, lora_config
 from peft import get_peft_model
 from trl import SFTTrainer
 dd, _ = load_prepared(sys.argv[1])
@@ -62,12 +63,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--epochs', type=float, default=1.0)
     a = ap.parse_args()
-    from lyricloop.data import prepare_dataset
-    from lyricloop.sample import sample_csv
-    from lyricloop.tiny import build_embedded_model
+    from lyricloop.pipeline import run_pipeline
     work = Path(tempfile.mkdtemp(prefix='bench-train-'))
-    prepare_dataset(sample_csv(), work/'data', progress=False)
-    base = build_embedded_model(work/'data', progress=False)
+    base = run_pipeline(work, until='base', progress=False)['base']   # the prepared sample and the embedded base
     counts = count_positions(work/'data', base, work/'count')
     res = {m: measure(work/'data', work/m, base, m, a.epochs) for m in ('padding', 'packing')}
     print(f"\nembedded tiny Gemma + LoRA r=16, batch 8, max_length 512, {a.epochs:g} epoch(s) on the prepared sample; {os.cpu_count()} CPU cores\n")

@@ -144,44 +144,17 @@ def evaluate(run: str = 'runs/run',   # a trained run folder
 
 # %% ../nbs/10_cli.ipynb #f72c02f5
 @command
-def demo(out: str = 'runs/demo', # folder for the demo run
+def demo(out: str = 'runs/demo', # folder for the demo run (run it again to reuse what is done)
          seed: int = 42,         # seed of every step
          quiet: bool = False):   # no progress bars
     "Run the embedded pipeline on the shipped sample: prepare, base, fine-tune, songs, evaluation, figures."
-    import time
-    from json import dumps
     from lyricloop.environment import hardware
-    from lyricloop.data import prepare_dataset
-    from lyricloop.sample import sample_csv
-    from lyricloop.tiny import build_embedded_model, embedded_config
-    from lyricloop.train import train as train_run
-    from lyricloop.generate import LyricGenerator
-    from lyricloop.metrics import evaluate as evaluate_run
-    from lyricloop.viz import run_figures
-    root, t0, n = Path(out), time.time(), 5
-    stage = lambda i, msg: print(f"[{i}/{n} {time.time() - t0:5.0f}s] {msg}", flush=True)
+    from lyricloop.pipeline import run_pipeline
+    from lyricloop.tiny import embedded_config
     print(f"hardware: {hardware()}")
-    stage(1, f"prepare {sample_csv().name} -> {root/'data'}")
-    st = prepare_dataset(sample_csv(), root/'data', LoopConfig(seed=seed), overwrite=True, progress=not quiet)
-    print(f"      {st['rows_scanned']:,} rows; {st['per_genre']} songs per genre; "
-          + ', '.join(f"{k} {sum(v.values())}" for k, v in st['splits'].items()))
-    stage(2, "build the embedded tiny Gemma base (tokenizer + pre-training; cached after the first time)")
-    base = build_embedded_model(root/'data', seed=seed, progress=not quiet)
-    print(f"      {base}")
-    stage(3, f"fine-tune with LoRA -> {root/'run'}")
-    s = train_run(root/'data', root/'run', embedded_config(model_id=str(base), seed=seed), progress=not quiet)
-    print(f"      {s['steps']} steps; validation loss {s['first_eval_loss']:.3f} -> {s['final_eval_loss']:.3f}")
-    stage(4, "write one song per genre (constrained: Verse, Chorus, Verse, Chorus, Bridge, Chorus)")
     _quiet_loading()
-    gen = LyricGenerator.from_run(root/'run')
-    songs = [gen.generate(g, 'Verse, Chorus, Verse, Chorus, Bridge, Chorus', theme='the road home', seed=seed)[0] for g in gen.genres]
-    (root/'run'/'songs.json').write_text(dumps([x.to_dict() for x in songs], indent=2))
-    for x in songs: print(f"\n--- {x.genre} ---\n{x.text}")
-    stage(5, "evaluate (perplexity base vs tuned on the test songs; adherence and craft) and draw figures")
-    m = evaluate_run(root/'run', root/'data', n_per_genre=2, progress=not quiet)
-    for g, p in m['perplexity'].items(): print(f"      {g:<8} perplexity base {p['base']:6.2f} -> tuned {p['tuned']:5.2f}")
-    figs = run_figures(root/'run', root/'data')
-    print(f"\ndone in {time.time() - t0:.0f}s: {root}/run has adapter/, songs.json, metrics.json, figures/ ({', '.join(figs)})")
+    res = run_pipeline(out, embedded_config(seed=seed), progress=not quiet, log=lambda msg: print(msg, flush=True))
+    if res['reused']: print(f"reused: {', '.join(res['reused'])}")
 
 # %% ../nbs/10_cli.ipynb #2018b731
 def _usage() -> str:

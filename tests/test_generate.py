@@ -1,15 +1,10 @@
-"Generation on the embedded default: constrained maps exact, free adherence measured, seeds reproducible, CLI and UI."
+"Generation with the session's trained run: constrained maps exact, free adherence measured, seeds reproducible, CLI and UI with a real model."
 import json, re
-from pathlib import Path
 import pytest
 from conftest import run, tool
-from lyricloop.config import LoopConfig, LyricLoopError
-from lyricloop.data import prepare_dataset
-from lyricloop.sample import sample_csv
-from lyricloop.tiny import build_embedded_model, embedded_config, TINY_RECIPE
-from lyricloop.train import train
+from lyricloop.config import LyricLoopError
 from lyricloop.generate import LyricGenerator
-from lyricloop.prompts import parse_song_map
+from lyricloop.sections import parse_song_map
 
 MAPS = ['Verse, Chorus, Verse, Chorus, Bridge, Chorus',
         'Intro, Verse, Pre-Chorus, Chorus, Post-Chorus, Verse, Pre-Chorus, Chorus, Post-Chorus, Bridge, Chorus, Outro',
@@ -18,12 +13,7 @@ MAPS = ['Verse, Chorus, Verse, Chorus, Bridge, Chorus',
         'Outro', 'Chorus, Chorus, Chorus', 'Bridge, Intro, Verse']
 
 @pytest.fixture(scope='session')
-def trained(tmp_path_factory):
-    d = tmp_path_factory.mktemp('gen')
-    prepare_dataset(sample_csv(), d/'data', LoopConfig(per_genre=40), progress=False)
-    base = build_embedded_model(d/'data', d/'base', recipe={**TINY_RECIPE, 'epochs': 1}, progress=False)
-    train(d/'data', d/'run', embedded_config(model_id=str(base), max_steps=40, max_length=384, eval_steps=20, save_steps=40), progress=False)
-    return d/'run'
+def trained(pipeline_run): return pipeline_run['run']
 
 @pytest.fixture(scope='session')
 def gen(trained): return LyricGenerator.from_run(trained)

@@ -4,18 +4,16 @@ from pathlib import Path
 import pytest
 from conftest import run, tool
 from lyricloop.config import LoopConfig
-from lyricloop.data import prepare_dataset
-from lyricloop.sample import sample_csv
-from lyricloop.tiny import build_embedded_model, embedded_config, TINY_RECIPE
+from lyricloop.tiny import embedded_config
 
 STEPS = 12
 
 @pytest.fixture(scope='session')
-def setup(tmp_path_factory):
-    "A prepared sample, a quickly pre-trained tiny base, and a short-run config."
+def setup(pipeline_run, tmp_path_factory):
+    "The session's prepared sample and base, and a short-run config for the CLI runs here."
     d = tmp_path_factory.mktemp('train')
-    prepare_dataset(sample_csv(), d/'data', LoopConfig(per_genre=40), progress=False)
-    base = build_embedded_model(d/'data', d/'base', recipe={**TINY_RECIPE, 'epochs': 1}, progress=False)
+    (d/'data').symlink_to(pipeline_run['data'])
+    base = pipeline_run['base']
     cfg = embedded_config(batch_size=4, max_length=384, eval_steps=4, save_steps=4, logging_steps=1, model_id=str(base))
     cfg.save(d/'cfg.json')
     return d, base

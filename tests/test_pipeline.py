@@ -1,0 +1,20 @@
+"The pipeline run into the same folder again: every stage reused; a changed setting redoes that stage and the ones after it."
+import json
+from lyricloop.pipeline import run_pipeline, Manifest, STAGES
+from lyricloop.tiny import embedded_config, TINY_RECIPE
+
+def _args(res): return dict(base_recipe={**TINY_RECIPE, 'epochs': 1}, base_dir=res['root']/'base', n_per_genre=1, max_new_tokens=96, progress=False)
+CFG = dict(per_genre=40, max_steps=40, max_length=384, eval_steps=20, save_steps=40)
+
+def test_rerun_reuses_every_stage(pipeline_run):
+    assert pipeline_run['reused'] == [] and set(Manifest(pipeline_run['root']).keys) == set(STAGES)
+    again = run_pipeline(pipeline_run['root'], embedded_config(**CFG), **_args(pipeline_run))
+    assert again['reused'] == list(STAGES[:-1])          # figures are redrawn
+    assert again['songs'] == pipeline_run['songs'] and again['train'] == pipeline_run['train']
+    assert len(pipeline_run['songs']) == 5 and all(s['song_map'] == s['requested'] for s in pipeline_run['songs'])
+
+def test_a_changed_setting_redoes_the_later_stages(pipeline_run, tmp_path):
+    res = run_pipeline(pipeline_run['root'], embedded_config(**CFG), **_args(pipeline_run), until='songs', theme='a river')
+    assert res['reused'] == ['prepare', 'base', 'train']
+    assert set(Manifest(pipeline_run['root']).keys) == {'prepare', 'base', 'train', 'songs'}   # evaluate is out of date now
+    assert json.loads((pipeline_run['run']/'songs.json').read_text())[0]['theme'] == 'a river'
