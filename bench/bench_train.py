@@ -13,9 +13,9 @@ from pathlib import Path
 
 RUN = """
 import json, sys
-from lyricloop.tiny import embedded_config
+from lyricloop.embedded import embedded_config
 from lyricloop.train import train
-cfg = embedded_config(model_id=sys.argv[3], packing=sys.argv[4] == 'packing', epochs=float(sys.argv[5]), eval_steps=10**6, save_steps=10**6)
+cfg = embedded_config(model=dict(model_id=sys.argv[3]), training=dict(packing=sys.argv[4] == 'packing', num_train_epochs=float(sys.argv[5]), eval_steps=10**6, save_steps=10**6))
 print(json.dumps(train(sys.argv[1], sys.argv[2], cfg, progress=False)))
 """
 
@@ -32,7 +32,7 @@ import json, sys, warnings
 warnings.filterwarnings('ignore')
 from lyricloop.data import load_prepared
 from lyricloop.environment import load_model_and_tokenizer
-from lyricloop.tiny import embedded_config
+from lyricloop.embedded import embedded_config
 from lyricloop.prompts import training_example
 from lyricloop.train import sft_config, lora_config
 from peft import get_peft_model
@@ -40,10 +40,10 @@ from trl import SFTTrainer
 dd, _ = load_prepared(sys.argv[1])
 res = {}
 for mode in ('padding', 'packing'):
-    cfg = embedded_config(model_id=sys.argv[2], packing=mode == 'packing')
+    cfg = embedded_config(model=dict(model_id=sys.argv[2]), training=dict(packing=mode == 'packing'))
     model, tok = load_model_and_tokenizer(sys.argv[2], for_training=True)
     tok.eos_token = '<end_of_turn>'
-    ex = dd['train'].map(lambda r: training_example(r, cfg.template), remove_columns=dd['train'].column_names)
+    ex = dd['train'].map(lambda r: training_example(r, cfg.model.template), remove_columns=dd['train'].column_names)
     tr = SFTTrainer(model=get_peft_model(model, lora_config(cfg)), args=sft_config(cfg, sys.argv[3] + '/' + mode, 'cpu', False, False),
                     train_dataset=ex, eval_dataset=ex, processing_class=tok)
     real = positions = steps = 0

@@ -72,7 +72,7 @@ def prepare_row(row: dict, genre: str, cfg: LoopConfig) -> tuple[dict | None, st
     "Clean one sampled row: (record or None, drop reason or None, raw headers seen)."
     raw_headers = []
     text, song_map = normalize_headers(clean_lyrics(row.get('lyrics')), raw_headers)
-    why = lyrics_problem(text, song_map, cfg.max_lyric_chars, cfg.min_sections)
+    why = lyrics_problem(text, song_map, cfg.data.max_lyric_chars, cfg.data.min_sections)
     if why: return None, why, raw_headers
     rec = dict(id=int(row['id']), title=(row.get('title') or '').strip(), artist=(row.get('artist') or '').strip(),
                year=_to_int(row.get('year')), views=_to_int(row.get('views')), genre=genre, tag=row['tag'],

@@ -58,9 +58,9 @@ def prepare(csv: str = None,            # Genius-schema CSV, .csv.gz, or a folde
     "Stream a Genius CSV, balance genres, clean lyrics, split, and save a dataset."
     from lyricloop.data import prepare_dataset
     from lyricloop.sample import sample_csv
-    cfg = LoopConfig(per_genre=per_genre, max_per_genre=max_per_genre, seed=seed, max_songs_per_artist=max_per_artist,
-                     language=None if language in ('any', '') else language,
-                     genres=[g.strip() for g in genres.split(',')] if genres else None)
+    cfg = LoopConfig(data=dict(per_genre=per_genre, max_per_genre=max_per_genre, max_songs_per_artist=max_per_artist,
+                               language=None if language in ('any', '') else language,
+                               genres=[g.strip() for g in genres.split(',')] if genres else None), seed=seed)
     src = csv or sample_csv()
     st = prepare_dataset(src, out, cfg, overwrite=overwrite, progress=not quiet, workers=workers)
     procs = f" with {st['workers']} scan processes" if st['workers'] > 1 else ''
@@ -85,11 +85,11 @@ def train(data: str = 'runs/data',   # a dataset folder written by `lyricloop pr
           quiet: bool = False):      # no progress bars
     "Fine-tune with LoRA (QLoRA on CUDA) on a prepared dataset; resumable."
     from lyricloop.train import train as train_run
-    from lyricloop.tiny import embedded_config
-    cfg = LoopConfig.load(config) if config else (LoopConfig(model_id=model) if model else embedded_config())
-    if model and config: cfg = cfg.replace(model_id=model)
-    over = dict(max_steps=max_steps, epochs=epochs, learning_rate=lr, max_length=max_length)
-    cfg = cfg.replace(**{k: v for k, v in over.items() if v is not None})
+    from lyricloop.embedded import embedded_config
+    cfg = LoopConfig.load(config) if config else (LoopConfig() if model else embedded_config())
+    if model: cfg = cfg.replace(model=dict(model_id=model))
+    over = dict(max_steps=max_steps, num_train_epochs=epochs, learning_rate=lr, max_length=max_length)   # flags -> the training group
+    cfg = cfg.replace(training={k: v for k, v in over.items() if v is not None})
     s = train_run(data, out, cfg, resume=resume, progress=not quiet)
     if s['resumed_from']: print(f"resumed from {s['resumed_from']}")
     print(f"trained {s['steps']} steps in {s['seconds']}s on {s['hardware']}")
@@ -150,7 +150,7 @@ def demo(out: str = 'runs/demo', # folder for the demo run (run it again to reus
     "Run the embedded pipeline on the shipped sample: prepare, base, fine-tune, songs, evaluation, figures."
     from lyricloop.environment import hardware
     from lyricloop.pipeline import run_pipeline
-    from lyricloop.tiny import embedded_config
+    from lyricloop.embedded import embedded_config
     print(f"hardware: {hardware()}")
     _quiet_loading()
     res = run_pipeline(out, embedded_config(seed=seed), progress=not quiet, log=lambda msg: print(msg, flush=True))

@@ -29,10 +29,11 @@ def balance_genres(cleaned: dict, cfg: LoopConfig) -> tuple[dict, dict]:
             sections.update(rec['song_map'])
             unknown.update(h for h in raw if normalize_section(h) == FALLBACK_SECTION)
     available = min(len(v) for v in valid.values())
-    n = min(available, cfg.max_per_genre, cfg.per_genre or available)
-    if cfg.per_genre and cfg.per_genre > available:
+    d = cfg.data
+    n = min(available, d.max_per_genre, d.per_genre or available)
+    if d.per_genre and d.per_genre > available:
         short = min(valid, key=lambda g: len(valid[g]))
-        warnings.warn(f"per_genre={cfg.per_genre} asked for, but {short} has only {available} usable songs: using {n} per genre")
+        warnings.warn(f"per_genre={d.per_genre} asked for, but {short} has only {available} usable songs: using {n} per genre")
     if n == 0: raise LyricLoopError(f"no usable songs for genre(s) {', '.join(g for g, v in valid.items() if not v)}")
     return {g: v[:n] for g, v in valid.items()}, dict(dropped=dict(dropped), per_genre=n, valid_by_genre={g: len(v) for g, v in valid.items()},
                                                     sections=dict(sections.most_common()), unknown_headers=dict(unknown.most_common(50)))
@@ -68,12 +69,16 @@ def _commit_dir(tmp: Path, out: Path):
         out.rename(old); tmp.rename(out); shutil.rmtree(old)
     else: tmp.rename(out)
 
-def _save_splits(parts: dict, out: Path):
-    "Write split record lists as a `datasets.DatasetDict` into `out`."
+def _save_splits(parts: dict, out: Path, progress: bool = True):
+    "Write split record lists as a `datasets.DatasetDict` into `out` (with `datasets`' progress bars only if `progress`)."
+    import datasets
     from datasets import Dataset, DatasetDict, DatasetInfo
-    feats = _features()
-    DatasetDict({s: Dataset(pa.Table.from_pylist(rows, schema=feats.arrow_schema), info=DatasetInfo(features=feats))
-                 for s, rows in parts.items()}).save_to_disk(str(out))
+    feats, quiet = _features(), not progress and not datasets.are_progress_bars_disabled()
+    if quiet: datasets.disable_progress_bars()
+    try: DatasetDict({s: Dataset(pa.Table.from_pylist(rows, schema=feats.arrow_schema), info=DatasetInfo(features=feats))
+                      for s, rows in parts.items()}).save_to_disk(str(out))
+    finally:
+        if quiet: datasets.enable_progress_bars()
 
 def prepare_dataset(csv_path, out, cfg: LoopConfig | None = None, overwrite: bool = False, progress: bool = True,
                     workers: int | None = None) -> dict:
@@ -84,12 +89,13 @@ def prepare_dataset(csv_path, out, cfg: LoopConfig | None = None, overwrite: boo
     tmp = _atomic_dir(out, overwrite)
     try:
         t0 = time.time()
-        k = min(cfg.max_per_genre, math.ceil(cfg.per_genre * 1.25) + 10) if cfg.per_genre else cfg.max_per_genre
+        d = cfg.data
+        k = min(d.max_per_genre, math.ceil(d.per_genre * 1.25) + 10) if d.per_genre else d.max_per_genre
         cleaned, stats = sample_corpus(csv_path, cfg, k, progress, workers)
         t_scan = time.time() - t0
         balanced, info = balance_genres(cleaned, cfg)
-        parts = split_by_genre(balanced, cfg.split)
-        _save_splits(parts, tmp)
+        parts = split_by_genre(balanced, d.split)
+        _save_splits(parts, tmp, progress)
         main_rss = peak_rss_mb()
         stats.update(info, raw_by_tag=dict(stats['raw_by_tag']), eligible_by_genre=dict(stats['eligible_by_genre']),
                      skipped={**dict(stats['skipped']), **{f'after sampling: {r}': c for r, c in info['dropped'].items()}},

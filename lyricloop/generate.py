@@ -8,7 +8,7 @@ import json, re, warnings
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import torch
-from .config import LoopConfig, LyricLoopError, RunDir
+from .config import LoopConfig, LyricLoopError, RunDir, GENERATION
 from .environment import can_load_4bit, load_model_and_tokenizer, detect_device
 from .prompts import build_prompt
 from .sections import HEADER_START, parse_song_map, section_headers, parse_sections, song_map
@@ -72,7 +72,7 @@ def run_genres(run) -> list:
     "The genres a trained run knows, read from its config without loading the model."
     run = RunDir(run)
     if not (run.adapter/'adapter_config.json').exists(): raise LyricLoopError(f"{run.root}: no adapter in this run (train it first: lyricloop train --out {run.root})")
-    return LoopConfig.load(run.config).genres
+    return LoopConfig.load(run.config).data.genres
 
 # %% ../nbs/06_generate.ipynb #301681db
 _CACHE = {}
@@ -97,12 +97,12 @@ class LyricGenerator:
         cfg = LoopConfig.load(run.config)
         base = json.loads(ac.read_text())['base_model_name_or_path']
         from transformers import AutoTokenizer
-        model, _ = load_model_and_tokenizer(base, load_in_4bit=cfg.load_in_4bit and can_load_4bit(device)[0], device=device)
+        model, _ = load_model_and_tokenizer(base, load_in_4bit=cfg.model.load_in_4bit and can_load_4bit(device)[0], device=device)
         tok = AutoTokenizer.from_pretrained(run.adapter)
         if adapter:
             from peft import PeftModel
             model = PeftModel.from_pretrained(model, run.adapter)
-        gen = _CACHE[key] = cls(model, tok, cfg.genres, cfg.template, cfg, name=f"{run.root.name}{'' if adapter else ' (base)'}")
+        gen = _CACHE[key] = cls(model, tok, cfg.data.genres, cfg.model.template, cfg, name=f"{run.root.name}{'' if adapter else ' (base)'}")
         return gen
 
     def check(self, genre: str, song_map) -> tuple[str, list]:
@@ -186,9 +186,10 @@ def generate(self: LyricGenerator, genre: str, song_map, theme: str | None = Non
     if mode not in ('free', 'constrained'): raise LyricLoopError(f"unknown mode {mode!r}: use 'free' or 'constrained'")
     if n < 1: raise LyricLoopError(f"n must be >= 1, got {n}")
     c = self.cfg
-    seed = c.seed if seed is None else seed
-    kw = self._sample_kw(c.temperature if temperature is None else temperature, c.top_p if top_p is None else top_p,
-                         c.repetition_penalty if repetition_penalty is None else repetition_penalty)
-    limit = max_new_tokens or c.max_new_tokens
+    g, seed = c.generation, c.seed if seed is None else seed
+    kw = self._sample_kw(g.temperature if temperature is None else temperature, g.top_p if top_p is None else top_p,
+                         g.repetition_penalty if repetition_penalty is None else repetition_penalty)
+    kw.update({k: v for k, v in g.items() if k not in GENERATION})   # the run's other GenerationConfig arguments, passed through
+    limit = max_new_tokens or g.max_new_tokens
     if mode == 'free': return self._free(genre, smap, theme, n, seed, limit, kw, stream)
     return [self._constrained(genre, smap, theme, seed + k, limit, section_tokens, reuse_repeats, kw, stream) for k in range(n)]

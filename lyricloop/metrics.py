@@ -154,8 +154,8 @@ def evaluate(run, data=None, n_per_genre: int = 3, max_new_tokens: int = 320, ba
     tuned = LyricGenerator.from_run(run.root)
     t0 = time.time()
     with tuned.model.disable_adapter():
-        base_ppl = perplexity_by_genre(tuned.model, tuned.tok, test, cfg.template, batch_size, cfg.max_length, progress)
-    tuned_ppl = perplexity_by_genre(tuned.model, tuned.tok, test, cfg.template, batch_size, cfg.max_length, progress)
+        base_ppl = perplexity_by_genre(tuned.model, tuned.tok, test, cfg.model.template, batch_size, cfg.training.max_length, progress)
+    tuned_ppl = perplexity_by_genre(tuned.model, tuned.tok, test, cfg.model.template, batch_size, cfg.training.max_length, progress)
     ppl = {g: dict(base=base_ppl[g]['perplexity'], tuned=tuned_ppl[g]['perplexity'], tokens=tuned_ppl[g]['tokens']) for g in tuned_ppl}
     gen = {m: {} for m in ('human',) + MODES}
     from tqdm.auto import tqdm

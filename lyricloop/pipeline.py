@@ -17,7 +17,6 @@ __all__ = ['STAGES', 'DEMO_SONG_MAP', 'stage_key', 'Manifest', 'run_pipeline']
 # %% ../nbs/09a_pipeline.ipynb #91be0006
 STAGES = ('prepare', 'base', 'train', 'songs', 'evaluate', 'figures')
 DEMO_SONG_MAP = 'Verse, Chorus, Verse, Chorus, Bridge, Chorus'
-_DATA_FIELDS = ('tag_to_genre', 'genres', 'language', 'per_genre', 'max_per_genre', 'max_songs_per_artist', 'max_lyric_chars', 'min_sections', 'split', 'seed')
 
 def stage_key(*parts) -> str:
     "A short stable hash of `parts` (JSON-able values)."
@@ -58,8 +57,8 @@ def run_pipeline(out, cfg: LoopConfig | None = None, csv=None, base_recipe: dict
                  song_map: str = DEMO_SONG_MAP, theme: str = 'the road home', n_per_genre: int = 2, max_new_tokens: int = 320,
                  until: str = 'figures', workers: int | None = None, progress: bool = True, log=None) -> dict:
     "Run the stages prepare → base → train → songs → evaluate → figures into folder `out`, reusing the fresh ones; return their outputs."
-    from lyricloop.tiny import TINY_RECIPE, build_embedded_model, embedded_config
-    cfg, csv, recipe = cfg or embedded_config(), csv or sample_csv(), base_recipe or TINY_RECIPE
+    from lyricloop.embedded import EMBEDDED_RECIPE, build_embedded_model, embedded_config
+    cfg, csv, recipe = cfg or embedded_config(), csv or sample_csv(), base_recipe or EMBEDDED_RECIPE
     if until not in STAGES: raise ValueError(f"until must be one of {', '.join(STAGES)}, got {until!r}")
     root, t0, log = Path(out), time.time(), log or (lambda msg: None)
     stage, m, last = _stage_line(log, t0), Manifest(out), STAGES.index(until)
@@ -68,7 +67,7 @@ def run_pipeline(out, cfg: LoopConfig | None = None, csv=None, base_recipe: dict
         if m.fresh(name, key, *outputs): res['reused'].append(name); return False
         return True
 
-    key = stage_key('prepare', _corpus_key(csv), {k: v for k, v in cfg.to_dict().items() if k in _DATA_FIELDS})
+    key = stage_key('prepare', _corpus_key(csv), cfg.to_dict()['data'], cfg.seed)
     stage(f"prepare {Path(csv).name} -> {res['data']}")
     if step('prepare', key, res['data']/'dataset_dict.json'):
         prepare_dataset(csv, res['data'], cfg, overwrite=True, progress=progress, workers=workers); m.done('prepare', key)
@@ -76,7 +75,7 @@ def run_pipeline(out, cfg: LoopConfig | None = None, csv=None, base_recipe: dict
     log(f"      {st['rows_scanned']:,} rows; {st['per_genre']} songs per genre; " + ', '.join(f"{k} {sum(v.values())}" for k, v in st['splits'].items()))
     if last < 1: return res
 
-    model_id = cfg.model_id
+    model_id = cfg.model.model_id
     key = stage_key('base', key, model_id, recipe, cfg.seed)
     if model_id == EMBEDDED:
         stage("build the embedded tiny Gemma base (tokenizer + pre-training)")
@@ -95,7 +94,7 @@ def run_pipeline(out, cfg: LoopConfig | None = None, csv=None, base_recipe: dict
     key = stage_key('train', key, cfg.to_dict())
     stage(f"fine-tune with LoRA -> {res['run']}")
     if step('train', key, RunDir(res['run']).adapter/'adapter_config.json', res['run']/'train_summary.json'):
-        tcfg, run = cfg.replace(model_id=str(res['base'])), RunDir(res['run'])
+        tcfg, run = cfg.replace(model=dict(model_id=str(res['base']))), RunDir(res['run'])
         same = run.config.exists() and LoopConfig.load(run.config).to_dict() == tcfg.to_dict()
         if run.root.exists() and not same: shutil.rmtree(run.root)   # a run of other settings: this folder is the pipeline's
         _forget_generators(run.root)

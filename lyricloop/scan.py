@@ -88,17 +88,17 @@ _EXTRA_COLUMNS = ('year', 'views', 'features')
 
 def _base_columns(cfg: LoopConfig) -> list[str]:
     "The columns every scanned file must have."
-    return list(dict.fromkeys(GENIUS_COLUMNS[:1] + REQUIRED_COLUMNS + (('language',) if cfg.language else ())))
+    return list(dict.fromkeys(GENIUS_COLUMNS[:1] + REQUIRED_COLUMNS + (('language',) if cfg.data.language else ())))
 
 class GenreSampler:
     "Per-genre `BottomK` samples of size `k` from a stream of Arrow batches, with counts of what was seen and skipped."
     def __init__(self, cfg: LoopConfig, k: int):
         self.cfg, self.k = cfg, k
-        self.tags = [t for t, g in cfg.tag_to_genre.items() if g in cfg.genres]
-        self.tag_set, self.genre_of = pa.array(self.tags, pa.string()), [cfg.tag_to_genre[t] for t in self.tags]
+        self.tags = [t for t, g in cfg.data.tag_to_genre.items() if g in cfg.data.genres]
+        self.tag_set, self.genre_of = pa.array(self.tags, pa.string()), [cfg.data.tag_to_genre[t] for t in self.tags]
         self.base_columns = _base_columns(cfg)
         self.out_columns = self.base_columns + list(_EXTRA_COLUMNS)
-        self.keep = {g: BottomK(k, cfg.max_songs_per_artist) for g in cfg.genres}
+        self.keep = {g: BottomK(k, cfg.data.max_songs_per_artist) for g in cfg.data.genres}
         self.stats = dict(rows_scanned=0, raw_by_tag=Counter(), eligible_by_genre=Counter(), skipped=Counter())
     def columns(self, header: list[str]) -> list[str]:
         "The columns to read from a file whose header row is `header`."
@@ -112,7 +112,7 @@ class GenreSampler:
         st['raw_by_tag'].update(dict(zip(vc.field('values').to_pylist(), vc.field('counts').to_pylist())))
         gi = pc.fill_null(pc.index_in(tag, value_set=self.tag_set), -1).to_numpy()
         mapped = gi >= 0
-        lang_ok = pc.fill_null(pc.equal(b.column('language'), cfg.language), False).to_numpy(zero_copy_only=False) if cfg.language else np.ones(n, bool)
+        lang_ok = pc.fill_null(pc.equal(b.column('language'), cfg.data.language), False).to_numpy(zero_copy_only=False) if cfg.data.language else np.ones(n, bool)
         has_lyrics = pc.greater(pc.binary_length(b.column('lyrics')), 0).to_numpy(zero_copy_only=False)  # whitespace-only: dropped after sampling
         ids, id_ok = _as_ids(b.column('id'))
         st['skipped']['unmapped tag'] += int((~mapped).sum())
@@ -235,7 +235,7 @@ def _sample_in_workers(jobs: list, headers: dict, cfg: LoopConfig, k: int, bar) 
             p.start(); there.close(); procs.append(p); conns.append(here)
         sampled = _gather(conns, bar)
         stats = dict(rows_scanned=0, raw_by_tag=Counter(), eligible_by_genre=Counter(), skipped=Counter())
-        merged = {g: BottomK(k, cfg.max_songs_per_artist) for g in cfg.genres}
+        merged = {g: BottomK(k, cfg.data.max_songs_per_artist) for g in cfg.data.genres}
         for w, (st, samples) in enumerate(sampled):
             stats['rows_scanned'] += st['rows_scanned']
             for key in ('raw_by_tag', 'eligible_by_genre', 'skipped'): stats[key].update(st[key])

@@ -18,25 +18,20 @@ __all__ = ['lora_config', 'sft_config', 'LossHistory', 'load_history', 'check_ru
 
 # %% ../nbs/05_train.ipynb #84a89559
 def lora_config(cfg: LoopConfig):
-    "The peft `LoraConfig` of `cfg`."
+    "The peft `LoraConfig` of `cfg` (its `lora` group, passed through)."
     from peft import LoraConfig
-    return LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-                      target_modules=list(cfg.target_modules), bias='none', task_type='CAUSAL_LM')
+    return LoraConfig(**cfg.lora)
 
 # %% ../nbs/05_train.ipynb #3b191f31
 def sft_config(cfg: LoopConfig, output_dir, device: str, use_4bit: bool, progress: bool = True):
     "The trl `SFTConfig` of `cfg` for this hardware."
     from trl import SFTConfig
-    bf16 = device == 'cuda' and torch.cuda.is_bf16_supported()
-    return SFTConfig(
-        output_dir=str(output_dir), learning_rate=cfg.learning_rate, lr_scheduler_type=cfg.lr_scheduler, warmup_steps=cfg.warmup_ratio,
-        optim=cfg.optim if use_4bit else 'adamw_torch', num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
-        per_device_train_batch_size=cfg.batch_size, per_device_eval_batch_size=cfg.batch_size, gradient_accumulation_steps=cfg.grad_accum,
-        max_length=cfg.max_length, packing=cfg.packing, completion_only_loss=True,
-        gradient_checkpointing=cfg.gradient_checkpointing and device == 'cuda', bf16=bf16,
-        eval_strategy='steps', eval_steps=cfg.eval_steps, save_strategy='steps', save_steps=cfg.save_steps, save_total_limit=3,
-        logging_steps=cfg.logging_steps, report_to=[], seed=cfg.seed, data_seed=cfg.seed, use_cpu=device == 'cpu',
-        disable_tqdm=not progress, dataloader_num_workers=0)
+    t = cfg.training
+    return SFTConfig(**{**dict(per_device_eval_batch_size=t.per_device_train_batch_size), **t,
+        'optim': t.optim if use_4bit else 'adamw_torch', 'gradient_checkpointing': t.gradient_checkpointing and device == 'cuda',
+        'bf16': device == 'cuda' and torch.cuda.is_bf16_supported(), 'use_cpu': device == 'cpu', 'output_dir': str(output_dir),
+        'completion_only_loss': True, 'eval_strategy': 'steps', 'save_strategy': 'steps', 'report_to': [],
+        'seed': cfg.seed, 'data_seed': cfg.seed, 'disable_tqdm': not progress, 'dataloader_num_workers': 0})
 
 # %% ../nbs/05_train.ipynb #f7eee811
 from transformers import TrainerCallback
@@ -63,14 +58,20 @@ def load_history(path, upto_step: int | None = None) -> list:
     return [r for r in rows if upto_step is None or r['step'] <= upto_step]
 
 # %% ../nbs/05_train.ipynb #5c6e52f3
-_RUN_KEYS = ('model_id', 'genres', 'template', 'lora_r', 'lora_alpha', 'lora_dropout', 'target_modules', 'learning_rate',
-             'lr_scheduler', 'warmup_ratio', 'batch_size', 'grad_accum', 'max_length', 'packing', 'seed')
+_RUN_KEYS = ('model.model_id', 'model.template', 'data.genres', 'lora', 'training.learning_rate', 'training.lr_scheduler_type',
+             'training.warmup_steps', 'training.per_device_train_batch_size', 'training.gradient_accumulation_steps',
+             'training.max_length', 'training.packing', 'seed')   # what a resumed run must share with the one it continues
+
+def _setting(d: dict, key: str):
+    "The value at dotted `key` of a config dict."
+    for k in key.split('.'): d = d.get(k) if isinstance(d, dict) else None
+    return d
 
 def check_run_dir(run: RunDir, cfg: LoopConfig, resume: bool):
     "Refuse an output folder that holds a different run, or a finished run without `resume`."
     if not run.config.exists(): return
-    old = LoopConfig.load(run.config)
-    diff = [k for k in _RUN_KEYS if getattr(old, k) != getattr(cfg, k)]
+    old, new = LoopConfig.load(run.config).to_dict(), cfg.to_dict()
+    diff = [k for k in _RUN_KEYS if _setting(old, k) != _setting(new, k)]
     if diff: raise LyricLoopError(f"{run.root}: holds a different run (its {', '.join(diff)} differ); choose another --out")
     if not resume and any(run.checkpoints.glob('checkpoint-*')):
         raise LyricLoopError(f"{run.root}: already has checkpoints; pass --resume to continue it, or choose another --out")
@@ -90,10 +91,10 @@ def check_prompt_length(tok, examples, max_length: int):
 # %% ../nbs/05_train.ipynb #aad74218
 def resolve_base(cfg: LoopConfig, data_dir, progress: bool = True) -> str:
     "The model directory or hub id to fine-tune: the embedded default is built (or reused) from `data_dir`."
-    if cfg.model_id == EMBEDDED:
-        from lyricloop.tiny import build_embedded_model
+    if cfg.model.model_id == EMBEDDED:
+        from lyricloop.embedded import build_embedded_model
         return str(build_embedded_model(data_dir, progress=progress))
-    return resolve_model_path(cfg.model_id)
+    return resolve_model_path(cfg.model.model_id)
 
 def _save_adapter(model, tok, dest: Path):
     "Write the LoRA adapter (safetensors) and tokenizer to `dest` atomically."
@@ -105,27 +106,28 @@ def _save_adapter(model, tok, dest: Path):
     tmp.rename(dest)
 
 def train(data_dir, out, cfg: LoopConfig | None = None, resume: bool = False, progress: bool = True) -> dict:
-    "Fine-tune `cfg.model_id` with LoRA/QLoRA on the prepared dataset at `data_dir`, into run folder `out`."
+    "Fine-tune `cfg.model.model_id` with LoRA/QLoRA on the prepared dataset at `data_dir`, into run folder `out`."
     from peft import get_peft_model
     from trl import SFTTrainer
     from transformers import set_seed
     from transformers.trainer_callback import PrinterCallback
     dd, stats = load_prepared(data_dir)
     data_cfg = LoopConfig.load(Path(data_dir)/'config.json')
-    cfg = (cfg or LoopConfig()).replace(genres=data_cfg.genres, tag_to_genre=data_cfg.tag_to_genre)
+    cfg = (cfg or LoopConfig()).replace(data=dict(genres=data_cfg.data.genres, tag_to_genre=data_cfg.data.tag_to_genre))
     run = RunDir(out)
     check_run_dir(run, cfg, resume)
+    cfg.check_libraries()
     ckpt = last_checkpoint(run) if resume else None
     if resume and ckpt is None and run.config.exists(): warnings.warn(f"{run.root}: no checkpoint to resume from; starting afresh")
     base = resolve_base(cfg, data_dir, progress)
     hw = hardware()
     set_seed(cfg.seed)
-    model, tok = load_model_and_tokenizer(base, load_in_4bit=cfg.load_in_4bit, for_training=True)
+    model, tok = load_model_and_tokenizer(base, load_in_4bit=cfg.model.load_in_4bit, for_training=True)
     if '<end_of_turn>' in tok.get_vocab(): tok.eos_token = '<end_of_turn>'
     model.config.eos_token_id = tok.eos_token_id
     cols = dd['train'].column_names
-    ex = {s: dd[s].map(lambda r: training_example(r, cfg.template), remove_columns=cols) for s in ('train', 'validation')}
-    prompt_len = check_prompt_length(tok, ex['train'], cfg.max_length)
+    ex = {s: dd[s].map(lambda r: training_example(r, cfg.model.template), remove_columns=cols) for s in ('train', 'validation')}
+    prompt_len = check_prompt_length(tok, ex['train'], cfg.training.max_length)
     run.create(); cfg.save(run.config)
     use_4bit = model.loaded_in_4bit
     model = get_peft_model(model, lora_config(cfg))

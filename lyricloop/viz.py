@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 # %% auto #0
-__all__ = ['GEN_METRICS', 'genre_distribution', 'loss_curves', 'perplexity_by_genre', 'generation_metrics', 'save_figure',
+__all__ = ['GEN_METRICS', 'genre_distribution', 'loss_curves', 'perplexity_figure', 'generation_metrics', 'save_figure',
            'run_figures']
 
 # %% ../nbs/08_viz.ipynb #1356b4c7
@@ -32,7 +32,7 @@ def loss_curves(history: list) -> go.Figure:
         fig.add_trace(go.Scatter(x=[r['step'] for r in rows], y=[r['loss'] for r in rows], mode=mode, name=split))
     return fig.update_layout(title='Loss during fine-tuning', xaxis_title='step', yaxis_title='loss (lyric tokens)', template='plotly_white')
 
-def perplexity_by_genre(metrics: dict) -> go.Figure:
+def perplexity_figure(metrics: dict) -> go.Figure:
     "Grouped bars: base vs tuned perplexity per genre on the same test lyrics."
     p = metrics['perplexity']
     g = list(p)
@@ -76,6 +76,6 @@ def run_figures(run, data=None) -> dict:
     if run.history.exists(): figs['loss'] = loss_curves(json.loads(run.history.read_text()))
     if run.metrics.exists():
         m = json.loads(run.metrics.read_text())
-        figs['perplexity'], figs['generation'] = perplexity_by_genre(m), generation_metrics(m)
+        figs['perplexity'], figs['generation'] = perplexity_figure(m), generation_metrics(m)
     for name, fig in figs.items(): save_figure(fig, run.figures/name)
     return figs

@@ -34,7 +34,7 @@ def project_copy(tmp_path):
 def pipeline_run(tmp_path_factory):
     "The one trained run of the test session: the whole pipeline on the sample, kept short (40 songs per genre, a 1-epoch base, 40 steps)."
     from lyricloop.pipeline import run_pipeline
-    from lyricloop.tiny import embedded_config, TINY_RECIPE
+    from lyricloop.embedded import embedded_config, EMBEDDED_RECIPE
     d = tmp_path_factory.mktemp('pipeline')
-    cfg = embedded_config(per_genre=40, max_steps=40, max_length=384, eval_steps=20, save_steps=40)
-    return run_pipeline(d, cfg, base_recipe={**TINY_RECIPE, 'epochs': 1}, base_dir=d/'base', n_per_genre=1, max_new_tokens=96, progress=False)
+    cfg = embedded_config(data=dict(per_genre=40), training=dict(max_steps=40, max_length=384, eval_steps=20, save_steps=40))
+    return run_pipeline(d, cfg, base_recipe={**EMBEDDED_RECIPE, 'epochs': 1}, base_dir=d/'base', n_per_genre=1, max_new_tokens=96, progress=False)

@@ -1,10 +1,10 @@
 "The pipeline run into the same folder again: every stage reused; a changed setting redoes that stage and the ones after it."
 import json
 from lyricloop.pipeline import run_pipeline, Manifest, STAGES
-from lyricloop.tiny import embedded_config, TINY_RECIPE
+from lyricloop.embedded import embedded_config, EMBEDDED_RECIPE
 
-def _args(res): return dict(base_recipe={**TINY_RECIPE, 'epochs': 1}, base_dir=res['root']/'base', n_per_genre=1, max_new_tokens=96, progress=False)
-CFG = dict(per_genre=40, max_steps=40, max_length=384, eval_steps=20, save_steps=40)
+def _args(res): return dict(base_recipe={**EMBEDDED_RECIPE, 'epochs': 1}, base_dir=res['root']/'base', n_per_genre=1, max_new_tokens=96, progress=False)
+CFG = dict(data=dict(per_genre=40), training=dict(max_steps=40, max_length=384, eval_steps=20, save_steps=40))
 
 def test_rerun_reuses_every_stage(pipeline_run):
     assert pipeline_run['reused'] == [] and set(Manifest(pipeline_run['root']).keys) == set(STAGES)

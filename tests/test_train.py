@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from conftest import run, tool
 from lyricloop.config import LoopConfig
-from lyricloop.tiny import embedded_config
+from lyricloop.embedded import embedded_config
 
 STEPS = 12
 
@@ -14,7 +14,7 @@ def setup(pipeline_run, tmp_path_factory):
     d = tmp_path_factory.mktemp('train')
     (d/'data').symlink_to(pipeline_run['data'])
     base = pipeline_run['base']
-    cfg = embedded_config(batch_size=4, max_length=384, eval_steps=4, save_steps=4, logging_steps=1, model_id=str(base))
+    cfg = embedded_config(model=dict(model_id=str(base)), training=dict(per_device_train_batch_size=4, max_length=384, eval_steps=4, save_steps=4, logging_steps=1))
     cfg.save(d/'cfg.json')
     return d, base
 
@@ -39,7 +39,7 @@ def test_run_writes_adapter_history_config(reference):
     assert [s for s, _ in train_losses(ref)] == list(range(1, STEPS + 1))
     evals = [r['loss'] for r in json.loads((ref/'history.json').read_text()) if r['split'] == 'validation']
     assert evals[0] > evals[-1], evals
-    assert LoopConfig.load(ref/'config.json').max_steps == STEPS
+    assert LoopConfig.load(ref/'config.json').training.max_steps == STEPS
     assert 'validation loss' in out
 
 def test_resume_after_kill_loses_and_repeats_no_step(setup, reference):
@@ -73,7 +73,7 @@ def test_bad_inputs_fail_before_training(setup, tmp_path):
     _fails(train_cmd(d, tmp_path/'a', '--model', str(tmp_path/'no-model')), 'no such model directory', tmp_path/'a')
     _fails([tool('lyricloop'), 'train', '--data', str(tmp_path), '--out', str(tmp_path/'b'), '--model', str(base)], 'not a prepared dataset', tmp_path/'b')
     _fails(train_cmd(d, tmp_path/'c', '--max-length', '16'), 'max_length=16 is not longer than the longest prompt', tmp_path/'c')
-    (tmp_path/'d').mkdir(); LoopConfig(model_id='google/gemma-2b-it').save(tmp_path/'d'/'config.json')
+    (tmp_path/'d').mkdir(); LoopConfig(model=dict(model_id='google/gemma-2b-it')).save(tmp_path/'d'/'config.json')
     _fails(train_cmd(d, tmp_path/'d'), 'holds a different run', tmp_path/'d')
 
 def test_accelerate_launch_one_cpu_process(setup, tmp_path):

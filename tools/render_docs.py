@@ -1,10 +1,13 @@
 """Offline docs for LyricLoop: nbdev's notebook processing, then static HTML (or README.md) with nbconvert.
 
-Usage:  python tools/render_docs.py html     # _proc/ and _site_offline/ (one page per notebook + index.html)
-        python tools/render_docs.py readme   # README.md from nbs/index.ipynb
+Usage:  python tools/render_docs.py html             # _proc/ and _site_offline/ (one page per notebook + index.html)
+        python tools/render_docs.py readme           # README.md from nbs/index.ipynb
+        python tools/render_docs.py outputs NB...    # run notebooks in place (skipping `slow`/`gpu` cells), keeping outputs
 Quarto (what `nbdev_docs` uses) cannot be installed offline; this is the same processing with nbconvert as renderer.
+Notebooks keep plotly figures as plotly JSON (`application/vnd.plotly.v1+json`, no library inside); the HTML pages draw them
+with one copy of plotly.js taken from the installed plotly package, so the docs work offline and the notebooks stay small.
 """
-import sys, re, html, shutil
+import sys, re, html, json, shutil
 import yaml
 from pathlib import Path
 import nbformat
@@ -37,6 +40,25 @@ def _with_title(nb, meta):
     nb.cells.insert(0, nbformat.v4.new_markdown_cell(head))
     return nb
 
+def _draw_plotly(nb) -> bool:
+    "Give each plotly JSON output an HTML rendering (a div and a `Plotly.newPlot` call); whether `nb` has any."
+    import plotly.io as pio
+    found = False
+    for c in nb.cells:
+        for o in c.get('outputs', []):
+            fig = o.get('data', {}).get('application/vnd.plotly.v1+json')
+            if fig is None: continue
+            o['data']['text/html'] = pio.to_html(pio.from_json(json.dumps(fig)), include_plotlyjs=False, full_html=False)
+            found = True
+    return found
+
+def _plotly_js(dst: Path) -> str:
+    "Copy the installed plotly.js beside the pages once; the script tag that loads it."
+    import plotly
+    js = Path(plotly.__file__).parent/'package_data'/'plotly.min.js'
+    if not (dst/js.name).exists(): shutil.copy(js, dst/js.name)
+    return f'<script src="{js.name}" charset="utf-8"></script>'
+
 _NAV = '<nav style="padding:.5em 1em;border-bottom:1px solid #ddd"><a href="index.html">LyricLoop</a> · <a href="contents.html">all pages</a></nav>'
 
 def render_html(src='_proc', dst='_site_offline'):
@@ -49,7 +71,9 @@ def render_html(src='_proc', dst='_site_offline'):
     for f in sorted(src.glob('*.ipynb')):
         nb = nbformat.read(f, as_version=4)
         meta = _frontmatter(nb)
+        figures = _draw_plotly(nb)
         body, _ = exp.from_notebook_node(_with_title(nb, meta))
+        if figures: body = body.replace('</head>', _plotly_js(dst) + '</head>', 1)
         body = re.sub(r'href="([\w\-]+)\.ipynb', r'href="\1.html', body)
         body = re.sub(r'(<body[^>]*>)', r'\1' + _NAV, body, count=1)
         (dst/f'{f.stem}.html').write_text(body)
@@ -58,6 +82,24 @@ def render_html(src='_proc', dst='_site_offline'):
     (dst/'contents.html').write_text(f'<!doctype html><meta charset="utf-8"><title>LyricLoop docs</title>'
                                      f'<h1>LyricLoop — contents</h1><ul>{items}</ul>')
     return [dst/f'{n}.html' for n, *_ in pages]
+
+def run_outputs(paths, skip=('slow', 'gpu')):
+    "Execute notebooks in place with nbdev's executor, keeping their outputs for the docs; cells flagged `skip` or `eval: false` stay unrun."
+    from execnb.nbio import read_nb, write_nb
+    from execnb.shell import CaptureShell
+    from fastcore.xtras import working_directory
+    from nbdev.process import extract_directives
+    def unrun(cell):
+        if cell.cell_type != 'code': return True
+        d = extract_directives(cell, remove=False)
+        return bool(set(skip) & d.keys()) or d.get('eval:', [''])[0].lower() == 'false'
+    for p in map(Path, paths):
+        nb = read_nb(p)
+        for c in nb.cells:
+            if c.cell_type == 'code': c.outputs = []
+        with working_directory(p.parent): CaptureShell(p).run_all(nb, exc_stop=True, preproc=unrun)
+        write_nb(nb, p)
+        print(f"ran {p}")
 
 def render_readme(src='_proc/index.ipynb', dst='README.md'):
     "Render the processed `index.ipynb` to GitHub markdown."
@@ -70,6 +112,7 @@ def render_readme(src='_proc/index.ipynb', dst='README.md'):
 
 if __name__ == '__main__':
     what = sys.argv[1] if len(sys.argv) > 1 else 'html'
+    if what == 'outputs': run_outputs(sys.argv[2:]); sys.exit()
     proc = process()
     if what == 'html':
         pages = render_html(proc, sys.argv[2] if len(sys.argv) > 2 else '_site_offline')
