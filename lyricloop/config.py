@@ -174,7 +174,7 @@ def load(cls: LoopConfig, path) -> LoopConfig:
     try: d = json.loads(path.read_text())
     except json.JSONDecodeError as e: raise LyricLoopError(f"{path}: not valid JSON ({e})") from None
     try: return cls.from_dict(d, source=str(path))
-    except LyricLoopError as e: raise LyricLoopError(f"{path}: {e}") from None
+    except LyricLoopError as e: raise LyricLoopError(str(e) if str(e).startswith(str(path)) else f"{path}: {e}") from None   # name the file
 
 # %% ../nbs/00_config.ipynb #9f79265c
 @patch
