@@ -166,7 +166,7 @@ def load_model_and_tokenizer(model_id: str, load_in_4bit: bool = True, device: s
     quant = None
     if load_in_4bit:
         ok, why = can_load_4bit(device)
-        if ok: quant = bnb_config(torch.bfloat16 if dtype == torch.bfloat16 else torch.float32)
+        if ok: quant = bnb_config(torch.bfloat16 if dtype == torch.bfloat16 and device != 'cpu' else torch.float32)
         else: warnings.warn(f"4-bit loading requested but {why}: loading in {str(dtype).replace('torch.', '')}, plain LoRA", stacklevel=2)
     kw = dict(dtype=dtype, trust_remote_code=False, use_safetensors=True)
     if quant is not None: kw.update(quantization_config=quant, device_map={'': 0 if device == 'cuda' else device})
