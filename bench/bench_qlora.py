@@ -1,6 +1,6 @@
 """Benchmark 4-bit NF4 QLoRA against bf16 LoRA for a Gemma-2b-sized model on the CPU, side by side in one run.
 
-    python bench/bench_qlora.py                 # the real google/gemma-2b shape (18 layers), ~25 min on 2 cores
+    python bench/bench_qlora.py                 # the real google/gemma-2b shape (18 layers): 44 min on 2 busy cores
     python bench/bench_qlora.py --layers 1 --seq 64 --new 4 --bf16-train-timeout 60   # a 5-minute smoke run
 
 The model has the `google/gemma-2b` config (18 layers, hidden 2048, MLP 16384, 8 heads, 1 KV head, head_dim 256,
