@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.lyricloop-installed
 DEMO   ?= runs/demo
 
-.PHONY: setup demo test docs readme export clean-nbs bench
+.PHONY: setup demo test test-min docs readme export clean-nbs bench
 
 setup: $(STAMP)
 
@@ -25,6 +25,20 @@ test: setup
 	$(BIN)/nbdev_test --n_workers 2
 	$(BIN)/python -m pytest -q tests/ ; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: tests/ is missing or broken"; exit 1; fi; exit $$rc
+
+# The declared minimum versions: settings.ini's floors installed exactly (tools/min_requirements.py) into a second venv,
+# CPU torch first, then the fast notebooks and one short embedded training (the CLI's `train`, adapter written) on them.
+MIN_VENV ?= .venv-min
+MIN_NBS  ?= 00_config 01_environment 02_data 03_prompts 04_tiny 05_train
+test-min:
+	rm -rf $(MIN_VENV)
+	$(PYTHON) -m venv $(MIN_VENV)
+	$(MIN_VENV)/bin/python -m pip install -q --upgrade pip
+	$(MIN_VENV)/bin/python -m pip install -q torch==2.13.0
+	$(MIN_VENV)/bin/python -m pip install -q $$($(PYTHON) tools/min_requirements.py) -e ".[dev]"
+	$(MIN_VENV)/bin/python -m pip list 2>/dev/null | grep -iE '^(transformers|tokenizers|peft|trl|datasets|accelerate|bitsandbytes|pyarrow|torch) '
+	for nb in $(MIN_NBS); do $(MIN_VENV)/bin/nbdev_test --path nbs/$$nb.ipynb || exit 1; done
+	$(MIN_VENV)/bin/python -m pytest -q tests/test_train.py -k test_run_writes_adapter_history_config
 
 # Offline docs: nbdev's notebook processing (the step before Quarto), then static HTML, one page per notebook.
 docs: setup

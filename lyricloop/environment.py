@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_environment.ipynb #f9363c9b
 from __future__ import annotations
-import os, platform, warnings
+import functools, logging, os, platform, warnings
 from dataclasses import dataclass
 from pathlib import Path
 import torch
@@ -34,14 +34,60 @@ def pick_dtype(device: str | None = None) -> torch.dtype:
     if device == 'mps': return torch.bfloat16 if _mps_bf16() else torch.float32
     return torch.float32
 
+# %% ../nbs/01_environment.ipynb #15a2f6b3
+_KERNELS_NOTICE = 'Failed to load CPU gemm_4bit_forward'
+
+class _DropKernelsNotice(logging.Filter):
+    "Drop bitsandbytes' notice that the optional `kernels` package is missing; let every other record through."
+    def filter(self, record): return not str(record.msg).startswith(_KERNELS_NOTICE)
+
+def _quiet_bitsandbytes():
+    "Install the filter on bitsandbytes' CPU-backend logger (once), whether or not bitsandbytes is imported yet."
+    log = logging.getLogger('bitsandbytes.backends.cpu.ops')
+    if not any(isinstance(f, _DropKernelsNotice) for f in log.filters): log.addFilter(_DropKernelsNotice())
+
+_quiet_bitsandbytes()
+
+# %% ../nbs/01_environment.ipynb #fd6de863
+def _first_line(e: BaseException) -> str:
+    "`Type: first line of the message` of an exception, for one-line reasons."
+    lines = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {lines[0]}" if lines else type(e).__name__
+
+def _nf4_kernels(device: str) -> str:
+    "Which bitsandbytes kernels serve NF4 on `device`: the native library's or its pure-torch defaults."
+    key = torch.device(device).type.upper()
+    try: dq, mv = (torch._C._dispatch_has_kernel_for_dispatch_key(f'bitsandbytes::{op}', key) for op in ('dequantize_4bit', 'gemv_4bit'))
+    except Exception: return f'{device} backend'
+    if dq and mv: return f'{device} native kernels'
+    return f'{device} native dequantize, torch matmul' if dq else f'{device} torch backend'
+
 # %% ../nbs/01_environment.ipynb #ab9a729e
+@functools.lru_cache(maxsize=None)
+def _probe_4bit(device: str) -> tuple[bool, str]:
+    "Quantise a small `Linear4bit` to NF4 (double quant) on `device` and check its forward passes against the dequantised weight."
+    try: import bitsandbytes as bnb
+    except Exception as e: return False, f"bitsandbytes is not usable: {_first_line(e)}"
+    v = bnb.__version__
+    try:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            layer = bnb.nn.Linear4bit(64, 64, bias=False, compute_dtype=torch.float32, quant_type='nf4', compress_statistics=True)
+            x = torch.randn(2, 64)
+        layer, x = layer.to(device), x.to(device)
+        w = layer.weight
+        if w.dtype != torch.uint8 or getattr(w, 'quant_state', None) is None:
+            return False, f"bitsandbytes {v} does not quantise to 4-bit on {device}"
+        with torch.no_grad():
+            ref = x @ bnb.functional.dequantize_4bit(w.data, w.quant_state).float().T
+            ok = all(torch.allclose(layer(a).float(), r, rtol=2e-2, atol=2e-2) for a, r in ((x, ref), (x[:1], ref[:1])))
+        if not ok: return False, f"bitsandbytes {v} computes wrong NF4 results on {device}"
+    except Exception as e: return False, f"bitsandbytes {v} cannot run NF4 on {device}: {_first_line(e)}"
+    return True, f"bitsandbytes {v}, {_nf4_kernels(device)}"
+
 def can_load_4bit(device: str | None = None) -> tuple[bool, str]:
-    "Whether bitsandbytes 4-bit loading works on `device`, and why not if it does not."
-    device = device or detect_device()
-    if device != 'cuda': return False, f"4-bit needs a CUDA GPU (this is {device})"
-    try: import bitsandbytes  # noqa: F401
-    except Exception as e: return False, f"bitsandbytes is not usable: {e}"
-    return True, "CUDA + bitsandbytes"
+    "Whether bitsandbytes runs NF4 on `device` (probed once per device), and which backend does or why not."
+    return _probe_4bit(device or detect_device())
 
 # %% ../nbs/01_environment.ipynb #82275667
 def bnb_config(compute_dtype: torch.dtype | None = None):
@@ -61,9 +107,8 @@ class Hardware:
     why_4bit: str
     memory_gib: float
     def __str__(self):
-        q = 'yes' if self.can_4bit else f'no ({self.why_4bit})'
         return (f"{self.device} · {self.name} · {self.memory_gib:.1f} GiB · {str(self.dtype).replace('torch.', '')}"
-                f" · 4-bit: {q} · torch {torch.__version__}")
+                f" · 4-bit: {'yes' if self.can_4bit else 'no'} ({self.why_4bit}) · torch {torch.__version__}")
 
 def hardware() -> Hardware:
     "Detect the device, its name and memory, the dtype and whether 4-bit works."
@@ -121,10 +166,10 @@ def load_model_and_tokenizer(model_id: str, load_in_4bit: bool = True, device: s
     quant = None
     if load_in_4bit:
         ok, why = can_load_4bit(device)
-        if ok: quant = bnb_config(torch.bfloat16 if dtype == torch.bfloat16 else torch.float32)
+        if ok: quant = bnb_config(torch.bfloat16 if dtype == torch.bfloat16 and device != 'cpu' else torch.float32)
         else: warnings.warn(f"4-bit loading requested but {why}: loading in {str(dtype).replace('torch.', '')}, plain LoRA", stacklevel=2)
     kw = dict(dtype=dtype, trust_remote_code=False, use_safetensors=True)
-    if quant is not None: kw.update(quantization_config=quant, device_map={'': 0})
+    if quant is not None: kw.update(quantization_config=quant, device_map={'': 0 if device == 'cuda' else device})
     try:
         tok = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
         model = AutoModelForCausalLM.from_pretrained(path, **kw)
@@ -134,6 +179,8 @@ def load_model_and_tokenizer(model_id: str, load_in_4bit: bool = True, device: s
     ensure_pad_token(tok, model)
     if for_training and quant is not None:
         from peft import prepare_model_for_kbit_training
-        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=True)
+        with warnings.catch_warnings():  # peft still calls transformers' pre-v6 names for activation checkpointing
+            warnings.filterwarnings('ignore', r'`(gradient_checkpointing_enable|is_gradient_checkpointing)` is deprecated', FutureWarning)
+            model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=True, gradient_checkpointing_kwargs={'use_reentrant': False})
     model.loaded_in_4bit = quant is not None
     return model, tok
