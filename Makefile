@@ -29,7 +29,7 @@ test: setup
 # The declared minimum versions: settings.ini's floors installed exactly (tools/min_requirements.py) into a second venv,
 # CPU torch first, then the fast notebooks and one short embedded training (the CLI's `train`, adapter written) on them.
 MIN_VENV ?= .venv-min
-MIN_NBS  ?= 00_config 01_environment 02_data 03_prompts 04_tiny 05_train
+MIN_NBS  ?= 00_config 00a_sections 01_environment 02_clean 02b_corpus 02c_scan 02d_data 03_prompts 04_embedded 05_train
 test-min:
 	rm -rf $(MIN_VENV)
 	$(PYTHON) -m venv $(MIN_VENV)
