@@ -14,7 +14,7 @@ from .prompts import training_example
 
 # %% auto #0
 __all__ = ['lora_config', 'sft_config', 'LossHistory', 'load_history', 'check_run_dir', 'last_checkpoint', 'check_prompt_length',
-           'resolve_base', 'train']
+           'section_budgets', 'resolve_base', 'train']
 
 # %% ../nbs/05_train.ipynb #84a89559
 def lora_config(cfg: LoopConfig):
@@ -88,7 +88,20 @@ def check_prompt_length(tok, examples, max_length: int):
         raise LyricLoopError(f"max_length={max_length} is not longer than the longest prompt ({longest} tokens): raise --max-length")
     return longest
 
-# %% ../nbs/05_train.ipynb #aad74218
+# %% ../nbs/05_train.ipynb #dc42c577
+def section_budgets(tok, lyrics: list, q: float = 0.95) -> dict:
+    "Token budget per section type: the `q` quantile of that section's body length (lines and their newlines) in `lyrics`."
+    from lyricloop.sections import normalize_section, parse_sections
+    sizes = {}
+    for text in lyrics:
+        for h, lines in parse_sections(text):
+            if h is None or not lines: continue
+            n = len(tok('\n'.join(lines) + '\n\n', add_special_tokens=False)['input_ids'])
+            sizes.setdefault(normalize_section(h), []).append(n); sizes.setdefault('*', []).append(n)
+    pick = lambda v: sorted(v)[min(len(v) - 1, math.ceil(q * len(v)) - 1)]
+    return {s: pick(v) for s, v in sizes.items()}
+
+# %% ../nbs/05_train.ipynb #f1369769
 def resolve_base(cfg: LoopConfig, data_dir, progress: bool = True) -> str:
     "The model directory or hub id to fine-tune: the embedded default is built (or reused) from `data_dir`."
     if cfg.model.model_id == EMBEDDED:
@@ -145,7 +158,7 @@ def train(data_dir, out, cfg: LoopConfig | None = None, resume: bool = False, pr
         history.rows.append(dict(step=trainer.state.global_step, epoch=round(trainer.state.epoch or 0, 4), split='validation', loss=final_eval)); history.save()
     _save_adapter(trainer.model, tok, run.adapter)
     evals = [r['loss'] for r in history.rows if r['split'] == 'validation']
-    summary = dict(base=base, hardware=str(hw), steps=trainer.state.global_step, resumed_from=ckpt.name if ckpt else None,
+    summary = dict(base=base, hardware=str(hw), steps=trainer.state.global_step, section_tokens=section_budgets(tok, dd['train']['lyrics']), resumed_from=ckpt.name if ckpt else None,
                    train_loss=out_.training_loss, first_eval_loss=evals[0], final_eval_loss=final_eval, prompt_tokens_max=prompt_len,
                    seconds=round(time.time() - t0, 1), trainable_params=sum(p.numel() for p in model.parameters() if p.requires_grad),
                    train_runtime=out_.metrics.get('train_runtime'),
