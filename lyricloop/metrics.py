@@ -4,17 +4,19 @@
 
 # %% ../nbs/07_metrics.ipynb #324e00a2
 from __future__ import annotations
-import functools, json, math, re, statistics, time
+import functools, itertools, json, math, re, statistics, time, unicodedata
 from collections import defaultdict
 from pathlib import Path
 import torch
 from .config import LoopConfig, LyricLoopError, RunDir
+from .embedded import base_text
 from .prompts import training_example
-from .sections import parse_sections, song_map
+from .sections import header_of, parse_sections, song_map
 
 # %% auto #0
 __all__ = ['MODES', 'edit_distance', 'structure_score', 'rhymes', 'rhyme_density', 'syllables', 'line_syllables', 'distinct_n',
-           'repeated_line_rate', 'craft', 'perplexity_by_genre', 'song_metrics', 'evaluate']
+           'repeated_line_rate', 'craft', 'fit_genre_classifier', 'genre_fidelity', 'lyric_vocabulary', 'junk_line',
+           'junk_rate', 'shared_line_rate', 'spread', 'perplexity_by_genre', 'song_metrics', 'evaluate']
 
 # %% ../nbs/07_metrics.ipynb #efe7b644
 def edit_distance(a: list, b: list) -> int:
@@ -99,31 +101,114 @@ def craft(text: str) -> dict:
                 distinct_1=distinct_n(text, 1), distinct_2=distinct_n(text, 2), repeated_line_rate=repeated_line_rate(lines),
                 syllables_per_line=statistics.mean(syl) if syl else 0.0, syllable_var_in_section=statistics.mean(var) if var else 0.0)
 
+# %% ../nbs/07_metrics.ipynb #e8f20565
+def _lyric_docs(texts) -> list[str]:
+    "The lyric lines of each text (no headers, no blank lines): what the genre classifier reads."
+    return [base_text(t) for t in texts]
+
+def fit_genre_classifier(records):
+    "A TF-IDF (words and word pairs) + logistic-regression genre classifier fitted on the lyric lines of `records` (dicts with `lyrics`, `genre`)."
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+    clf = make_pipeline(FunctionTransformer(_lyric_docs), TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2),
+                        LogisticRegression(max_iter=2000, C=10))
+    return clf.fit([r['lyrics'] for r in records], [r['genre'] for r in records])
+
+# %% ../nbs/07_metrics.ipynb #c0540a11
+def genre_fidelity(true: list, pred: list, genres: list) -> dict:
+    "Accuracy, macro-F1, F1 per genre, confusion matrix (rows: true genre, columns: predicted, both in `genres` order) and n."
+    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+    f1 = f1_score(true, pred, labels=genres, average=None, zero_division=0)
+    return dict(accuracy=float(accuracy_score(true, pred)), macro_f1=float(f1.mean()), per_genre_f1=dict(zip(genres, map(float, f1))),
+                confusion=confusion_matrix(true, pred, labels=genres).tolist(), n=len(true))
+
+# %% ../nbs/07_metrics.ipynb #97964a37
+_WORD = re.compile(r"[A-Za-z']+")
+
+def _lyric_lines(text: str) -> list[str]:
+    "The lyric lines of `text`, stripped: header lines and blank lines left out."
+    return [l for _, ls in parse_sections(text) for l in ls]
+
+def _words(line: str) -> list[str]:
+    "Lower-case words of a line (letters and apostrophes), apostrophes at either end dropped."
+    return [w for w in (m.strip("'").lower() for m in _WORD.findall(line)) if w]
+
+def lyric_vocabulary(records) -> set[str]:
+    "Every lower-case word of the lyric lines (headers left out) of `records`."
+    return {w for r in records for l in _lyric_lines(r['lyrics']) for w in _words(l)}
+
+def junk_line(line: str, vocab: set) -> bool:
+    "Whether a lyric line is junk: a U+FFFD or control character, no word of two letters or more, or a word outside `vocab`."
+    if '\ufffd' in line or any(unicodedata.category(c) == 'Cc' for c in line): return True
+    ws = _words(line)
+    return not any(len(w.replace("'", '')) >= 2 for w in ws) or any(w not in vocab for w in ws)
+
+def junk_rate(texts, vocab: set) -> float | None:
+    "Share of the lyric lines of `texts` that are junk (None if there is no lyric line)."
+    lines = [l for t in texts for l in _lyric_lines(t)]
+    return sum(junk_line(l, vocab) for l in lines) / len(lines) if lines else None
+
+# %% ../nbs/07_metrics.ipynb #d8a0f5f3
+def shared_line_rate(groups) -> float | None:
+    "Mean, over pairs of songs in the same group, of |lines a ∩ lines b| / min(|a|, |b|) over distinct lyric lines (None if no pair)."
+    rates = []
+    for g in groups:
+        sets = [set(_lyric_lines(t)) for t in g]
+        rates += [len(a & b) / min(len(a), len(b)) for a, b in itertools.combinations(sets, 2) if a and b]
+    return statistics.mean(rates) if rates else None
+
+# %% ../nbs/07_metrics.ipynb #39492e6f
+def spread(values) -> dict:
+    "Mean, sample standard deviation, n and 95% half-width 1.96·sd/√n of `values` (Nones, i.e. not measured, left out; n < 2: sd 0)."
+    v = [float(x) for x in values if x is not None]
+    n = len(v)
+    sd = statistics.stdev(v) if n > 1 else 0.0
+    return dict(mean=statistics.mean(v) if v else None, sd=sd, n=n, ci95=1.96 * sd / math.sqrt(n) if n else 0.0)
+
 # %% ../nbs/07_metrics.ipynb #76ee5138
+def _lyric_flags(tok, ex, max_length):
+    "Token ids (as the chat template tokenizes them) and, per token, whether it lies in a lyric line of the completion."
+    msgs = ex['prompt'] + ex['completion']
+    enc = tok.apply_chat_template(msgs, tokenize=True, tokenizer_kwargs=dict(return_offsets_mapping=True))
+    text, lyrics = tok.apply_chat_template(msgs, tokenize=False), ex['completion'][0]['content'].strip()
+    start = text.find(lyrics, len(tok.apply_chat_template(ex['prompt'], add_generation_prompt=True, tokenize=False)))
+    if start < 0: raise LyricLoopError("the chat template changed the lyrics' text, so their tokens cannot be told apart")
+    lyric, pos = bytearray(len(text)), start
+    for line in lyrics.split('\n'):
+        if line.strip() and header_of(line) is None: lyric[pos:pos + len(line)] = b'\1' * len(line)
+        pos += len(line) + 1
+    return enc['input_ids'][:max_length], [any(lyric[a:b]) for a, b in enc['offset_mapping'][:max_length]]
+
 def _encode(tok, ex, max_length):
-    "Token ids and labels (prompt masked) of one prompt-completion example."
+    "Token ids, labels (prompt masked) and lyric-line flags of one prompt-completion example."
     p = tok.apply_chat_template(ex['prompt'], add_generation_prompt=True, tokenize=True)['input_ids']
-    full = tok.apply_chat_template(ex['prompt'] + ex['completion'], tokenize=True)['input_ids'][:max_length]
-    return full, [-100] * len(p) + full[len(p):]
+    full, lyric = _lyric_flags(tok, ex, max_length)
+    return full, [-100] * len(p) + full[len(p):], lyric
 
 @torch.no_grad()
 def perplexity_by_genre(model, tok, records, template: str = 'structured', batch_size: int = 8, max_length: int = 1024,
                         progress: bool = True) -> dict:
-    "Per-genre perplexity of `model` over the completion (lyric) tokens of prepared `records`."
+    "Per-genre perplexity of `model` over the completion tokens of prepared `records`, and over their lyric-line tokens alone."
     from tqdm.auto import tqdm
     items = sorted(((r['genre'], *_encode(tok, training_example(r, template), max_length)) for r in records), key=lambda x: len(x[1]))
-    nll, count = defaultdict(float), defaultdict(int)
+    nll, count, lnll, lcount = defaultdict(float), defaultdict(int), defaultdict(float), defaultdict(int)
     model.eval()
     for i in tqdm(range(0, len(items), batch_size), disable=not progress, desc='perplexity'):
         batch = items[i:i + batch_size]
-        L = max(len(ids) for _, ids, _ in batch)
-        ids = torch.tensor([x + [tok.pad_token_id] * (L - len(x)) for _, x, _ in batch], device=model.device)
-        lab = torch.tensor([y + [-100] * (L - len(y)) for _, _, y in batch], device=model.device)
+        L = max(len(ids) for _, ids, _, _ in batch)
+        ids = torch.tensor([x + [tok.pad_token_id] * (L - len(x)) for _, x, _, _ in batch], device=model.device)
+        lab = torch.tensor([y + [-100] * (L - len(y)) for _, _, y, _ in batch], device=model.device)
+        lyr = torch.tensor([z + [False] * (L - len(z)) for _, _, _, z in batch], device=model.device)
         logits = model(input_ids=ids, attention_mask=(lab != -100) | (ids != tok.pad_token_id)).logits.float()
         loss = torch.nn.functional.cross_entropy(logits[:, :-1].transpose(1, 2), lab[:, 1:], reduction='none')
-        for (g, _, _), l, m in zip(batch, loss, lab[:, 1:] != -100):
+        for (g, *_), l, m, z in zip(batch, loss, lab[:, 1:] != -100, lyr[:, 1:]):
+            z = z & m
             nll[g] += float(l[m].sum()); count[g] += int(m.sum())
-    return {g: dict(perplexity=math.exp(nll[g] / count[g]), tokens=count[g]) for g in nll}
+            lnll[g] += float(l[z].sum()); lcount[g] += int(z.sum())
+    return {g: dict(perplexity=math.exp(nll[g] / count[g]), lyric_perplexity=math.exp(lnll[g] / lcount[g]) if lcount[g] else None,
+                    tokens=count[g], lyric_tokens=lcount[g]) for g in nll}
 
 # %% ../nbs/07_metrics.ipynb #c6042300
 MODES = ('base-free', 'tuned-free', 'tuned-constrained')
