@@ -123,24 +123,24 @@ def generate(run: str = 'runs/run',           # a trained run folder (with adapt
         if n > 1: print(f"=== song {k + 1} (seed {s.seed}) ===")
         print(s.text, end='\n\n')
 
-# %% ../nbs/10_cli.ipynb #d9078795
+# %% ../nbs/10_cli.ipynb #8b1f07b4
 @command
 def evaluate(run: str = 'runs/run',   # a trained run folder
              data: str = None,        # its prepared dataset (default: RUN/../data)
-             n_per_genre: int = 3,    # songs generated per genre and mode
-             max_new_tokens: int = 320, # token budget per generated song
+             n_per_genre: int = 8,    # songs generated per genre and mode
+             max_new_tokens: int = None, # token cap for free-mode songs (default: sized from the map)
+             out: str = None,         # metrics file to write (default: RUN/metrics.json)
              quiet: bool = False):    # no progress bars
-    "Perplexity (base vs tuned), adherence and craft per genre; writes metrics.json and figures."
-    from lyricloop.metrics import evaluate as evaluate_run
+    "Perplexity (base vs tuned), genre fidelity, adherence and craft; writes metrics.json and figures."
+    from lyricloop.metrics import evaluate as evaluate_run, summary_line
     from lyricloop.viz import run_figures
     _quiet_loading()
-    m = evaluate_run(run, data, n_per_genre=n_per_genre, max_new_tokens=max_new_tokens, progress=not quiet)
-    for g, p in m['perplexity'].items(): print(f"{g:<8} perplexity base {p['base']:7.2f}  tuned {p['tuned']:6.2f}")
-    for mode in ('base-free', 'tuned-free', 'tuned-constrained'):
-        v = list(m['generation'][mode].values())
-        print(f"{mode:<18} exact map {sum(x['exact_map'] for x in v) / len(v):4.0%}  EOS {sum(x['eos_rate'] for x in v) / len(v):4.0%}")
-    run_figures(run, data)
-    print(f"wrote {Path(run)/'metrics.json'} and {Path(run)/'figures'}/")
+    m = evaluate_run(run, data, n_per_genre=n_per_genre, max_new_tokens=max_new_tokens, out=out, progress=not quiet)
+    for g, p in m['perplexity'].items():
+        print(f"{g:<8} perplexity base {p['base']:7.2f}  tuned {p['tuned']:6.2f}   lyric lines: base {p['lyric_base']:7.2f}  tuned {p['lyric_tuned']:6.2f}")
+    for mode, v in m['modes'].items(): print(summary_line(mode, v))
+    if out is None: run_figures(run, data)
+    print(f"wrote {out or Path(run)/'metrics.json'}" + ('' if out else f" and {Path(run)/'figures'}/"))
 
 # %% ../nbs/10_cli.ipynb #f72c02f5
 @command

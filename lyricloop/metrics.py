@@ -16,7 +16,8 @@ from .sections import header_of, parse_sections, song_map
 # %% auto #0
 __all__ = ['MODES', 'edit_distance', 'structure_score', 'rhymes', 'rhyme_density', 'syllables', 'line_syllables', 'distinct_n',
            'repeated_line_rate', 'craft', 'fit_genre_classifier', 'genre_fidelity', 'lyric_vocabulary', 'junk_line',
-           'junk_rate', 'shared_line_rate', 'spread', 'perplexity_by_genre', 'song_metrics', 'evaluate']
+           'junk_rate', 'shared_line_rate', 'spread', 'perplexity_by_genre', 'song_metrics', 'evaluation_requests',
+           'evaluate', 'summary_line']
 
 # %% ../nbs/07_metrics.ipynb #efe7b644
 def edit_distance(a: list, b: list) -> int:
@@ -210,55 +211,87 @@ def perplexity_by_genre(model, tok, records, template: str = 'structured', batch
     return {g: dict(perplexity=math.exp(nll[g] / count[g]), lyric_perplexity=math.exp(lnll[g] / lcount[g]) if lcount[g] else None,
                     tokens=count[g], lyric_tokens=lcount[g]) for g in nll}
 
-# %% ../nbs/07_metrics.ipynb #c6042300
+# %% ../nbs/07_metrics.ipynb #8796014a
 MODES = ('base-free', 'tuned-free', 'tuned-constrained')
 
 def _summary(rows: list) -> dict:
-    "Means of per-song metric dicts."
-    return {k: statistics.mean(r[k] for r in rows) for k in rows[0]} if rows else {}
+    "Means of per-song metric dicts (a metric that is None for a song is left out of its mean)."
+    keys = dict.fromkeys(k for r in rows for k in r)
+    return {k: spread(r.get(k) for r in rows)['mean'] for k in keys}
 
 def song_metrics(text: str, requested: list, stopped: bool | None = None) -> dict:
-    "Adherence and craft metrics of one song."
+    "Adherence and craft metrics of one song (`eos_rate` only where the model chose the end)."
     s = structure_score(requested, song_map(text))
     out = dict(exact_map=float(s['exact']), map_similarity=s['similarity'], **craft(text))
     if stopped is not None: out['eos_rate'] = float(stopped)
     return out
 
-def evaluate(run, data=None, n_per_genre: int = 3, max_new_tokens: int = 320, batch_size: int = 8, seed: int | None = None,
-             progress: bool = True) -> dict:
-    "Perplexity (base vs tuned, same test texts) and generation metrics per genre and mode; writes `metrics.json`."
+def evaluation_requests(test: list, genres: list, n_per_genre: int, seed: int) -> list:
+    "`n_per_genre` requests per genre: request k of every genre borrows the map and title of test song k (drawn from all genres) and uses seed `seed + k`, so the genre is the only difference."
+    from lyricloop.generate import SongRequest
+    import random
+    pool = random.Random(seed).sample(test, len(test))
+    return [SongRequest(g, pool[k % len(pool)]['song_map'], pool[k % len(pool)]['title'], seed + k) for k in range(n_per_genre) for g in genres]
+
+def _mode_metrics(songs: list, clf, vocab: set, genres: list) -> dict:
+    "Genre fidelity, adherence, craft, junk and shared lines of one mode's songs (written by `evaluation_requests`)."
+    rows = [song_metrics(s.text, s.requested, s.stopped) for s in songs]
+    pred = clf.predict([s.text for s in songs]).tolist()
+    groups = [[s.text for s in songs[i:i + len(genres)]] for i in range(0, len(songs), len(genres))]
+    summary = {k: spread(r.get(k) for r in rows) for k in ('exact_map', 'map_similarity', 'rhyme_density', 'distinct_2', 'eos_rate')}
+    return dict(genre=genre_fidelity([s.genre for s in songs], pred, genres), summary=summary,
+                junk_rate=junk_rate([s.text for s in songs], vocab), shared_line_rate=shared_line_rate(groups),
+                per_genre={g: _summary([r for r, s in zip(rows, songs) if s.genre == g]) for g in genres})
+
+def evaluate(run, data=None, n_per_genre: int = 8, max_new_tokens: int | None = None, batch_size: int = 8, seed: int | None = None,
+             out=None, progress: bool = True) -> dict:
+    "Perplexity (base vs tuned, same test texts) and, for each mode, genre fidelity, adherence and craft of songs written for the same requests; writes `out` (default: the run's `metrics.json`)."
     from lyricloop.data import load_prepared
     from lyricloop.generate import LyricGenerator
+    from tqdm.auto import tqdm
     run = RunDir(run)
     if not run.config.exists(): raise LyricLoopError(f"{run.root}: not a run folder (no config.json)")
     cfg = LoopConfig.load(run.config)
     data = Path(data) if data else run.root.parent/'data'
     dd, _ = load_prepared(data)
-    test = list(dd['test'])
+    train, test = list(dd['train']), list(dd['test'])
     seed = cfg.seed if seed is None else seed
     tuned = LyricGenerator.from_run(run.root)
     t0 = time.time()
+    ppl = {}
     with tuned.model.disable_adapter():
         base_ppl = perplexity_by_genre(tuned.model, tuned.tok, test, cfg.model.template, batch_size, cfg.training.max_length, progress)
     tuned_ppl = perplexity_by_genre(tuned.model, tuned.tok, test, cfg.model.template, batch_size, cfg.training.max_length, progress)
-    ppl = {g: dict(base=base_ppl[g]['perplexity'], tuned=tuned_ppl[g]['perplexity'], tokens=tuned_ppl[g]['tokens']) for g in tuned_ppl}
-    gen = {m: {} for m in ('human',) + MODES}
-    from tqdm.auto import tqdm
-    bar = tqdm(total=len(tuned.genres) * n_per_genre * len(MODES), disable=not progress, desc='generating')
-    for g in tuned.genres:
-        refs = [r for r in test if r['genre'] == g][:n_per_genre]
-        gen['human'][g] = _summary([song_metrics(r['lyrics'], r['song_map']) for r in refs])
-        for mode in MODES:
-            rows = []
-            for k, r in enumerate(refs):
-                kw = dict(theme=r['title'], seed=seed + k, max_new_tokens=max_new_tokens, mode=mode.split('-')[1])
-                if mode == 'base-free':
-                    with tuned.model.disable_adapter(): s = tuned.generate(g, r['song_map'], **kw)[0]
-                else: s = tuned.generate(g, r['song_map'], **kw)[0]
-                rows.append(song_metrics(s.text, r['song_map'], s.stopped)); bar.update()
-            gen[mode][g] = _summary(rows)
+    ppl = {g: dict(base=base_ppl[g]['perplexity'], tuned=tuned_ppl[g]['perplexity'], lyric_base=base_ppl[g]['lyric_perplexity'],
+                   lyric_tuned=tuned_ppl[g]['lyric_perplexity'], tokens=tuned_ppl[g]['tokens'], lyric_tokens=tuned_ppl[g]['lyric_tokens'])
+           for g in tuned_ppl}
+    clf, vocab, genres = fit_genre_classifier(train), lyric_vocabulary(train), tuned.genres
+    human = [r for r in test if r['genre'] in genres]
+    modes = dict(human=dict(genre=genre_fidelity([r['genre'] for r in human], clf.predict([r['lyrics'] for r in human]).tolist(), genres),
+                            summary={k: spread(craft(r['lyrics'])[k] for r in human) for k in ('rhyme_density', 'distinct_2')},
+                            junk_rate=junk_rate([r['lyrics'] for r in human], vocab),
+                            per_genre={g: _summary([song_metrics(r['lyrics'], r['song_map']) for r in human if r['genre'] == g]) for g in genres}))
+    reqs = evaluation_requests(test, genres, n_per_genre, seed)
+    bar = tqdm(total=len(reqs) * len(MODES), disable=not progress, desc='generating')
+    songs = {}
+    for mode in MODES:
+        kw = dict(mode=mode.split('-')[1], max_new_tokens=max_new_tokens, batch_size=batch_size, progress=lambda done, start=bar.n: bar.update(start + done - bar.n))
+        if mode == 'base-free':
+            with tuned.model.disable_adapter(): songs[mode] = tuned.generate_batch(reqs, **kw)
+        else: songs[mode] = tuned.generate_batch(reqs, **kw)
+        modes[mode] = _mode_metrics(songs[mode], clf, vocab, genres)
     bar.close()
-    out = dict(run=str(run.root), data=str(data), test_songs=len(test), n_per_genre=n_per_genre, max_new_tokens=max_new_tokens,
-               seed=seed, perplexity=ppl, generation=gen, seconds=round(time.time() - t0, 1))
-    tmp = run.metrics.with_name('metrics.json.tmp'); tmp.write_text(json.dumps(out, indent=2)); tmp.replace(run.metrics)
-    return out
+    res = dict(run=str(run.root), data=str(data), test_songs=len(test), n_per_genre=n_per_genre, max_new_tokens=max_new_tokens,
+               seed=seed, genres=genres, perplexity=ppl, modes=modes,
+               generation={m: v['per_genre'] for m, v in modes.items()}, seconds=round(time.time() - t0, 1))
+    out = Path(out) if out else run.metrics
+    for path, obj in ((out, res), (out.with_name(out.stem + '_songs.json'), {m: [s.to_dict() for s in v] for m, v in songs.items()})):
+        tmp = path.with_name(path.name + '.tmp'); tmp.write_text(json.dumps(obj, indent=2)); tmp.replace(path)
+    return res
+
+# %% ../nbs/07_metrics.ipynb #971c9547
+def summary_line(mode: str, v: dict) -> str:
+    "One line of a mode's evaluation: genre accuracy, exact maps, EOS, junk and shared lines."
+    s, pct = v.get('summary', {}), lambda x: '  - ' if x is None else f"{x:4.0%}"
+    return (f"{mode:<18} genre {pct(v['genre']['accuracy'])}  exact map {pct(s.get('exact_map', {}).get('mean'))}"
+            f"  EOS {pct(s.get('eos_rate', {}).get('mean'))}  junk lines {pct(v.get('junk_rate'))}  shared lines {pct(v.get('shared_line_rate'))}")

@@ -42,7 +42,7 @@ class Manifest:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name('pipeline.json.tmp'); tmp.write_text(json.dumps(self.keys, indent=1)); tmp.replace(self.path)
 
-# %% ../nbs/09a_pipeline.ipynb #91be000d
+# %% ../nbs/09a_pipeline.ipynb #7d4d1040
 def _stage_line(log, t0):
     "A logger that numbers the stages and shows the time since `t0`."
     i = iter(range(1, len(STAGES) + 1))
@@ -54,7 +54,7 @@ def _forget_generators(run: Path):
     for k in [k for k in generate._CACHE if k[0] == str(Path(run).resolve())]: del generate._CACHE[k]
 
 def run_pipeline(out, cfg: LoopConfig | None = None, csv=None, base_recipe: dict | None = None, base_dir=None,
-                 song_map: str = DEMO_SONG_MAP, theme: str = 'the road home', n_per_genre: int = 2, max_new_tokens: int = 320,
+                 song_map: str = DEMO_SONG_MAP, theme: str = 'the road home', n_per_genre: int = 8, max_new_tokens: int | None = None,
                  until: str = 'figures', workers: int | None = None, progress: bool = True, log=None) -> dict:
     "Run the stages prepare → base → train → songs → evaluate → figures into folder `out`, reusing the fresh ones; return their outputs."
     from lyricloop.embedded import EMBEDDED_RECIPE, build_embedded_model, embedded_config
@@ -103,25 +103,26 @@ def run_pipeline(out, cfg: LoopConfig | None = None, csv=None, base_recipe: dict
     log(f"      {s['steps']} steps; validation loss {s['first_eval_loss']:.3f} -> {s['final_eval_loss']:.3f}")
     if last < 3: return res
 
-    from lyricloop.generate import LyricGenerator
+    from lyricloop.generate import LyricGenerator, SongRequest
     key = stage_key('songs', key, song_map, theme)
     stage(f"write one song per genre (constrained: {song_map})")
     songs = res['run']/'songs.json'
     if step('songs', key, songs):
         gen = LyricGenerator.from_run(res['run'])
-        out_ = [gen.generate(g, song_map, theme=theme, seed=cfg.seed)[0].to_dict() for g in gen.genres]
+        out_ = [s.to_dict() for s in gen.generate_batch([SongRequest(g, song_map, theme, cfg.seed) for g in gen.genres])]   # same map, theme, seed
         songs.write_text(json.dumps(out_, indent=2)); m.done('songs', key)
     res['songs'] = json.loads(songs.read_text())
     for x in res['songs']: log(f"\n--- {x['genre']} ---\n{x['text']}")
     if last < 4: return res
 
-    from lyricloop.metrics import evaluate
+    from lyricloop.metrics import evaluate, summary_line
     key = stage_key('evaluate', key, n_per_genre, max_new_tokens)
-    stage("evaluate (perplexity base vs tuned on the test songs; adherence and craft)")
+    stage(f"evaluate: perplexity base vs tuned; genre, map and craft of {n_per_genre} songs per genre and mode")
     if step('evaluate', key, RunDir(res['run']).metrics):
         evaluate(res['run'], res['data'], n_per_genre=n_per_genre, max_new_tokens=max_new_tokens, progress=progress); m.done('evaluate', key)
     res['metrics'] = json.loads(RunDir(res['run']).metrics.read_text())
     for g, p in res['metrics']['perplexity'].items(): log(f"      {g:<8} perplexity base {p['base']:6.2f} -> tuned {p['tuned']:5.2f}")
+    for mode, v in res['metrics']['modes'].items(): log('      ' + summary_line(mode, v))
     if last < 5: return res
 
     from lyricloop.viz import run_figures

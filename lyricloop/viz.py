@@ -80,7 +80,7 @@ def genre_accuracy(metrics: dict, modes=FIDELITY_MODES) -> go.Figure:
     return fig.update_layout(title='Genre fidelity by mode: does the requested genre show?', barmode='group', yaxis_title='score',
                              yaxis_range=[0, 1.05], template='plotly_white')
 
-# %% ../nbs/08_viz.ipynb #31af1d38
+# %% ../nbs/08_viz.ipynb #cab34ca2
 def save_figure(fig: go.Figure, path) -> list[Path]:
     "Write `fig` as standalone HTML (plotly.js inlined, so it opens offline), plus PNG if a static engine works."
     p = Path(path).with_suffix('.html')
@@ -102,5 +102,8 @@ def run_figures(run, data=None) -> dict:
     if run.metrics.exists():
         m = json.loads(run.metrics.read_text())
         figs['perplexity'], figs['generation'] = perplexity_figure(m), generation_metrics(m)
+        if 'modes' in m:
+            figs['genre_accuracy'] = genre_accuracy({k: v['genre'] for k, v in m['modes'].items()})
+            figs['genre_confusion'] = genre_confusion(m['modes']['tuned-free']['genre'], m['genres'], 'Genre of tuned free-mode songs')
     for name, fig in figs.items(): save_figure(fig, run.figures/name)
     return figs
