@@ -123,7 +123,7 @@ def generate(run: str = 'runs/run',           # a trained run folder (with adapt
         if n > 1: print(f"=== song {k + 1} (seed {s.seed}) ===")
         print(s.text, end='\n\n')
 
-# %% ../nbs/10_cli.ipynb #6db9bceb
+# %% ../nbs/10_cli.ipynb #f1f5b2ff
 @command
 def evaluate(run: str = 'runs/run',   # a trained run folder
              data: str = None,        # its prepared dataset (default: RUN/../data)

@@ -88,7 +88,7 @@ def check_prompt_length(tok, examples, max_length: int):
         raise LyricLoopError(f"max_length={max_length} is not longer than the longest prompt ({longest} tokens): raise --max-length")
     return longest
 
-# %% ../nbs/05_train.ipynb #20823e01
+# %% ../nbs/05_train.ipynb #b4d69c69
 def section_budgets(tok, lyrics: list, q: float = 0.95) -> dict:
     "Token budget per section type: the `q` quantile of that section's body length (lines and their newlines) in `lyrics`."
     from lyricloop.sections import normalize_section, parse_sections
@@ -101,7 +101,7 @@ def section_budgets(tok, lyrics: list, q: float = 0.95) -> dict:
     pick = lambda v: sorted(v)[min(len(v) - 1, math.ceil(q * len(v)) - 1)]
     return {s: pick(v) for s, v in sizes.items()}
 
-# %% ../nbs/05_train.ipynb #10c92775
+# %% ../nbs/05_train.ipynb #ebea039a
 def resolve_base(cfg: LoopConfig, data_dir, progress: bool = True) -> str:
     "The model directory or hub id to fine-tune: the embedded default is built (or reused) from `data_dir`."
     if cfg.model.model_id == EMBEDDED:
