@@ -22,7 +22,7 @@ demo: setup
 
 # Notebook tests, then pytest (which also checks that notebooks are exported, clean and the README is current).
 test: setup
-	$(BIN)/nbdev_test --n_workers 2
+	OMP_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2   # one thread per worker: two workers x two OpenMP threads on two cores thrash
 	$(BIN)/python -m pytest -q tests/ ; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: tests/ is missing or broken"; exit 1; fi; exit $$rc
 

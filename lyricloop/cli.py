@@ -71,7 +71,7 @@ def prepare(csv: str = None,            # Genius-schema CSV, .csv.gz, or a folde
     print(f"skipped:  {st['skipped']}")
     print(f"saved to {out}")
 
-# %% ../nbs/10_cli.ipynb #357d3978
+# %% ../nbs/10_cli.ipynb #cf785c6b
 @command
 def train(data: str = 'runs/data',   # a dataset folder written by `lyricloop prepare`
           out: str = 'runs/run',     # run folder: adapter, checkpoints, history, config
@@ -81,13 +81,17 @@ def train(data: str = 'runs/data',   # a dataset folder written by `lyricloop pr
           epochs: float = None,      # training epochs
           lr: float = None,          # learning rate
           max_length: int = None,    # max tokens per training sequence
+          four_bit: bool = False,    # load the base in 4-bit NF4 and train QLoRA (wherever bitsandbytes runs, CPU included)
+          no_four_bit: bool = False, # load the base in full precision (plain LoRA)
           resume: bool = False,      # continue from the run's last checkpoint
           quiet: bool = False):      # no progress bars
-    "Fine-tune with LoRA (QLoRA on CUDA) on a prepared dataset; resumable."
+    "Fine-tune with LoRA or QLoRA on a prepared dataset; resumable."
     from lyricloop.train import train as train_run
     from lyricloop.embedded import embedded_config
     cfg = LoopConfig.load(config) if config else (LoopConfig() if model else embedded_config())
     if model: cfg = cfg.replace(model=dict(model_id=model))
+    if four_bit and no_four_bit: raise LyricLoopError("--four-bit and --no-four-bit contradict each other: give one")
+    if four_bit or no_four_bit: cfg = cfg.replace(model=dict(load_in_4bit=four_bit))
     over = dict(max_steps=max_steps, num_train_epochs=epochs, learning_rate=lr, max_length=max_length)   # flags -> the training group
     cfg = cfg.replace(training={k: v for k, v in over.items() if v is not None})
     s = train_run(data, out, cfg, resume=resume, progress=not quiet)
@@ -95,7 +99,7 @@ def train(data: str = 'runs/data',   # a dataset folder written by `lyricloop pr
     print(f"trained {s['steps']} steps in {s['seconds']}s on {s['hardware']}")
     print(f"validation loss {s['first_eval_loss']:.3f} -> {s['final_eval_loss']:.3f}; adapter in {Path(out)/'adapter'}")
 
-# %% ../nbs/10_cli.ipynb #944c8933
+# %% ../nbs/10_cli.ipynb #8664ce40
 @command
 def generate(run: str = 'runs/run',           # a trained run folder (with adapter/)
              genre: str = None,                # genre to write in (one the run was trained on)
@@ -105,7 +109,7 @@ def generate(run: str = 'runs/run',           # a trained run folder (with adapt
              n: int = 1,                       # how many songs
              seed: int = 42,                   # sampling seed (song k uses seed + k)
              temperature: float = None,        # sampling temperature (default: the run's)
-             max_new_tokens: int = None,       # token budget per song
+             max_new_tokens: int = None,       # token cap in free mode (default: sized from the map)
              base: bool = False,               # use the base model without the adapter (for comparison)
              json: bool = False):              # print songs as JSON (sections and metadata)
     "Write lyrics for a genre and song map with a trained run."
@@ -123,7 +127,7 @@ def generate(run: str = 'runs/run',           # a trained run folder (with adapt
         if n > 1: print(f"=== song {k + 1} (seed {s.seed}) ===")
         print(s.text, end='\n\n')
 
-# %% ../nbs/10_cli.ipynb #f1f5b2ff
+# %% ../nbs/10_cli.ipynb #20ac433b
 @command
 def evaluate(run: str = 'runs/run',   # a trained run folder
              data: str = None,        # its prepared dataset (default: RUN/../data)

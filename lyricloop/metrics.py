@@ -211,7 +211,7 @@ def perplexity_by_genre(model, tok, records, template: str = 'structured', batch
     return {g: dict(perplexity=math.exp(nll[g] / count[g]), lyric_perplexity=math.exp(lnll[g] / lcount[g]) if lcount[g] else None,
                     tokens=count[g], lyric_tokens=lcount[g]) for g in nll}
 
-# %% ../nbs/07_metrics.ipynb #54ebcd1e
+# %% ../nbs/07_metrics.ipynb #e2ed0756
 MODES = ('base-free', 'tuned-free', 'tuned-constrained')
 
 def _summary(rows: list) -> dict:
@@ -289,7 +289,7 @@ def evaluate(run, data=None, n_per_genre: int = 8, max_new_tokens: int | None = 
         tmp = path.with_name(path.name + '.tmp'); tmp.write_text(json.dumps(obj, indent=2)); tmp.replace(path)
     return res
 
-# %% ../nbs/07_metrics.ipynb #7fcd7e96
+# %% ../nbs/07_metrics.ipynb #8bdbe41c
 def summary_line(mode: str, v: dict) -> str:
     "One line of a mode's evaluation: genre accuracy, exact maps, EOS, junk and shared lines."
     s, pct = v.get('summary', {}), lambda x: '  - ' if x is None else f"{x:4.0%}"

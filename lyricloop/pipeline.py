@@ -42,7 +42,7 @@ class Manifest:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name('pipeline.json.tmp'); tmp.write_text(json.dumps(self.keys, indent=1)); tmp.replace(self.path)
 
-# %% ../nbs/09a_pipeline.ipynb #c87251b4
+# %% ../nbs/09a_pipeline.ipynb #fb31a57f
 def _stage_line(log, t0):
     "A logger that numbers the stages and shows the time since `t0`."
     i = iter(range(1, len(STAGES) + 1))

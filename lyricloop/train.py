@@ -33,7 +33,7 @@ def sft_config(cfg: LoopConfig, output_dir, device: str, use_4bit: bool, progres
         'completion_only_loss': True, 'eval_strategy': 'steps', 'save_strategy': 'steps', 'report_to': [],
         'seed': cfg.seed, 'data_seed': cfg.seed, 'disable_tqdm': not progress, 'dataloader_num_workers': 0})
 
-# %% ../nbs/05_train.ipynb #f7eee811
+# %% ../nbs/05_train.ipynb #df85e98f
 from transformers import TrainerCallback
 
 class LossHistory(TrainerCallback):
@@ -46,7 +46,10 @@ class LossHistory(TrainerCallback):
         if 'loss' in logs: row.update(split='train', loss=float(logs['loss']), lr=float(logs.get('learning_rate', 0)))
         elif 'eval_loss' in logs: row.update(split='validation', loss=float(logs['eval_loss']))
         else: return
-        self.rows.append(row); self.save()
+        last = self.rows[-1] if self.rows else {}
+        if (last.get('step'), last.get('split')) == (row['step'], row['split']): self.rows[-1] = row   # one row per step and split
+        else: self.rows.append(row)
+        self.save()
     def save(self):
         tmp = self.path.with_name(self.path.name + '.tmp')
         tmp.write_text(json.dumps(self.rows, indent=1)); tmp.replace(self.path)
@@ -88,7 +91,7 @@ def check_prompt_length(tok, examples, max_length: int):
         raise LyricLoopError(f"max_length={max_length} is not longer than the longest prompt ({longest} tokens): raise --max-length")
     return longest
 
-# %% ../nbs/05_train.ipynb #b4d69c69
+# %% ../nbs/05_train.ipynb #7c9fc1e5
 def section_budgets(tok, lyrics: list, q: float = 0.95) -> dict:
     "Token budget per section type: the `q` quantile of that section's body length (lines and their newlines) in `lyrics`."
     from lyricloop.sections import normalize_section, parse_sections
@@ -101,7 +104,7 @@ def section_budgets(tok, lyrics: list, q: float = 0.95) -> dict:
     pick = lambda v: sorted(v)[min(len(v) - 1, math.ceil(q * len(v)) - 1)]
     return {s: pick(v) for s, v in sizes.items()}
 
-# %% ../nbs/05_train.ipynb #ebea039a
+# %% ../nbs/05_train.ipynb #dcb7579e
 def resolve_base(cfg: LoopConfig, data_dir, progress: bool = True) -> str:
     "The model directory or hub id to fine-tune: the embedded default is built (or reused) from `data_dir`."
     if cfg.model.model_id == EMBEDDED:
@@ -151,11 +154,9 @@ def train(data_dir, out, cfg: LoopConfig | None = None, resume: bool = False, pr
     if not progress: trainer.remove_callback(PrinterCallback)
     t0 = time.time()
     if ckpt is None:
-        history.rows.append(dict(step=0, epoch=0.0, split='validation', loss=float(trainer.evaluate()['eval_loss']))); history.save()
+        trainer.evaluate()                                        # the validation loss before the first step (LossHistory records it)
     out_ = trainer.train(resume_from_checkpoint=str(ckpt) if ckpt else None)
     final_eval = float(trainer.evaluate()['eval_loss'])
-    if history.rows[-1].get('split') != 'validation' or history.rows[-1]['step'] != trainer.state.global_step:
-        history.rows.append(dict(step=trainer.state.global_step, epoch=round(trainer.state.epoch or 0, 4), split='validation', loss=final_eval)); history.save()
     _save_adapter(trainer.model, tok, run.adapter)
     evals = [r['loss'] for r in history.rows if r['split'] == 'validation']
     summary = dict(base=base, hardware=str(hw), steps=trainer.state.global_step, section_tokens=section_budgets(tok, dd['train']['lyrics']), resumed_from=ckpt.name if ckpt else None,

@@ -80,7 +80,7 @@ def genre_accuracy(metrics: dict, modes=FIDELITY_MODES) -> go.Figure:
     return fig.update_layout(title='Genre fidelity by mode: does the requested genre show?', barmode='group', yaxis_title='score',
                              yaxis_range=[0, 1.05], template='plotly_white')
 
-# %% ../nbs/08_viz.ipynb #7f3414fa
+# %% ../nbs/08_viz.ipynb #85af0d69
 def save_figure(fig: go.Figure, path) -> list[Path]:
     "Write `fig` as standalone HTML (plotly.js inlined, so it opens offline), plus PNG if a static engine works."
     p = Path(path).with_suffix('.html')

@@ -83,3 +83,22 @@ def test_accelerate_launch_one_cpu_process(setup, tmp_path):
     cmd[cmd.index('--max-steps') + 1] = '2'
     run(cmd, check=True)
     assert (tmp_path/'acc'/'adapter'/'adapter_model.safetensors').exists()
+
+def test_qlora_4bit_on_cpu_end_to_end(setup, tmp_path):
+    "The embedded model trained in 4-bit NF4 on the CPU through the CLI: adapter saved, reloaded in 4-bit, writes the requested map."
+    import bitsandbytes as bnb
+    from lyricloop.environment import can_load_4bit
+    from lyricloop.generate import LyricGenerator
+    ok, why = can_load_4bit('cpu')
+    if not ok: pytest.skip(f"bitsandbytes cannot run NF4 on this CPU: {why}")
+    d, _ = setup
+    out = tmp_path/'q'
+    r = run([tool('lyricloop'), 'train', '--data', str(d/'data'), '--out', str(out), '--config', str(d/'cfg.json'), '--max-steps', '4',
+             '--four-bit', '--quiet'], check=True)
+    assert LoopConfig.load(out/'config.json').model.load_in_4bit and (out/'adapter'/'adapter_model.safetensors').exists()
+    gen = LyricGenerator.from_run(out, device='cpu')
+    assert any(isinstance(m, bnb.nn.Linear4bit) for m in gen.model.modules())          # reloaded in 4-bit
+    song, = gen.generate('Rock', 'Verse, Chorus, Outro', seed=1)
+    assert song.song_map == ['Verse', 'Chorus', 'Outro'] and song.text
+    bad = run([tool('lyricloop'), 'train', '--data', str(d/'data'), '--out', str(tmp_path/'x'), '--four-bit', '--no-four-bit'])
+    assert bad.returncode == 2 and 'contradict' in bad.stderr
