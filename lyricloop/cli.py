@@ -71,7 +71,7 @@ def prepare(csv: str = None,            # Genius-schema CSV, .csv.gz, or a folde
     print(f"skipped:  {st['skipped']}")
     print(f"saved to {out}")
 
-# %% ../nbs/10_cli.ipynb #cf785c6b
+# %% ../nbs/10_cli.ipynb #d57c30ec
 @command
 def train(data: str = 'runs/data',   # a dataset folder written by `lyricloop prepare`
           out: str = 'runs/run',     # run folder: adapter, checkpoints, history, config
@@ -99,7 +99,7 @@ def train(data: str = 'runs/data',   # a dataset folder written by `lyricloop pr
     print(f"trained {s['steps']} steps in {s['seconds']}s on {s['hardware']}")
     print(f"validation loss {s['first_eval_loss']:.3f} -> {s['final_eval_loss']:.3f}; adapter in {Path(out)/'adapter'}")
 
-# %% ../nbs/10_cli.ipynb #8664ce40
+# %% ../nbs/10_cli.ipynb #2ebdd55d
 @command
 def generate(run: str = 'runs/run',           # a trained run folder (with adapter/)
              genre: str = None,                # genre to write in (one the run was trained on)

@@ -33,7 +33,7 @@ def sft_config(cfg: LoopConfig, output_dir, device: str, use_4bit: bool, progres
         'completion_only_loss': True, 'eval_strategy': 'steps', 'save_strategy': 'steps', 'report_to': [],
         'seed': cfg.seed, 'data_seed': cfg.seed, 'disable_tqdm': not progress, 'dataloader_num_workers': 0})
 
-# %% ../nbs/05_train.ipynb #df85e98f
+# %% ../nbs/05_train.ipynb #02daf670
 from transformers import TrainerCallback
 
 class LossHistory(TrainerCallback):
@@ -104,7 +104,7 @@ def section_budgets(tok, lyrics: list, q: float = 0.95) -> dict:
     pick = lambda v: sorted(v)[min(len(v) - 1, math.ceil(q * len(v)) - 1)]
     return {s: pick(v) for s, v in sizes.items()}
 
-# %% ../nbs/05_train.ipynb #dcb7579e
+# %% ../nbs/05_train.ipynb #999d874c
 def resolve_base(cfg: LoopConfig, data_dir, progress: bool = True) -> str:
     "The model directory or hub id to fine-tune: the embedded default is built (or reused) from `data_dir`."
     if cfg.model.model_id == EMBEDDED:
