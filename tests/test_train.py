@@ -14,7 +14,8 @@ def setup(pipeline_run, tmp_path_factory):
     d = tmp_path_factory.mktemp('train')
     (d/'data').symlink_to(pipeline_run['data'])
     base = pipeline_run['base']
-    cfg = embedded_config(model=dict(model_id=str(base)), training=dict(per_device_train_batch_size=4, max_length=384, eval_steps=4, save_steps=4, logging_steps=1))
+    cfg = embedded_config(model=dict(model_id=str(base)), training=dict(per_device_train_batch_size=4, max_length=384, eval_steps=4, save_steps=4, logging_steps=1,
+                                                                           learning_rate=1e-3))   # 12 steps from a 1-epoch base: a gentler rate
     cfg.save(d/'cfg.json')
     return d, base
 
