@@ -72,7 +72,7 @@ class TokenTable:
         m = mask[:width] if len(mask) >= width else torch.cat([mask, torch.zeros(width - len(mask), dtype=torch.bool)])
         return m.to(device)
 
-# %% ../nbs/06_generate.ipynb #2ecaf1cc
+# %% ../nbs/06_generate.ipynb #9e549a21
 @dataclass
 class SongPlan:
     "One song's map as token ids, and how far its decoding has got."
@@ -89,14 +89,14 @@ class SongPlan:
     at_end: bool = False     # the last scores offered the section's end (the next header's first id)
     end_forced: bool = False # the song's end was forced (budget, reused last section), not chosen by the model
 
-def song_plan(tok, smap: list, budgets: dict, end_id: int, reuse_repeats: bool = True, default_budget: int = 96) -> SongPlan:
-    "The `SongPlan` of song map `smap`; `budgets` maps a section type to its body token budget."
+def song_plan(tok, song_map: list, budgets: dict, end_id: int, reuse_repeats: bool = True, default_budget: int = 96) -> SongPlan:
+    "The `SongPlan` of song map `song_map`; `budgets` maps a section type to its body token budget."
     first, copy = {}, []
-    for i, s in enumerate(smap):
+    for i, s in enumerate(song_map):
         copy.append(first[s] if reuse_repeats and s != 'Verse' and s in first else None)
         first.setdefault(s, i)
-    heads = [tok.encode(f'[{h}]\n', add_special_tokens=False) for h in section_headers(smap)]
-    return SongPlan(heads, [int(budgets.get(s, budgets.get('*', default_budget))) for s in smap], copy, end_id)
+    heads = [tok.encode(f'[{h}]\n', add_special_tokens=False) for h in section_headers(song_map)]
+    return SongPlan(heads, [int(budgets.get(s, budgets.get('*', default_budget))) for s in song_map], copy, end_id)
 
 # %% ../nbs/06_generate.ipynb #2567b853
 NEG = -float('inf')
@@ -216,7 +216,7 @@ class SongRequest:
     theme: str | None = None
     seed: int = 0
 
-# %% ../nbs/06_generate.ipynb #35d3e1c3
+# %% ../nbs/06_generate.ipynb #3a81bbe6
 _CACHE = {}
 
 class LyricGenerator:
@@ -254,12 +254,12 @@ class LyricGenerator:
         "Validate a genre and song map; clear errors for bad ones."
         return check_request(self.genres, genre, song_map)
 
-    def prompt_ids(self, genre: str, smap: list, theme: str | None) -> list:
+    def prompt_ids(self, genre: str, song_map: list, theme: str | None) -> list:
         "Token ids of the chat prompt for one song, ending where the model's turn begins."
-        msgs = [dict(role='user', content=build_prompt(genre, smap, theme=theme, template=self.template))]
+        msgs = [dict(role='user', content=build_prompt(genre, song_map, theme=theme, template=self.template))]
         return self.tok.apply_chat_template(msgs, add_generation_prompt=True, tokenize=True)['input_ids']
 
-# %% ../nbs/06_generate.ipynb #342217ae
+# %% ../nbs/06_generate.ipynb #210bc945
 from fastcore.basics import patch
 
 def _sampling(g: dict, **given) -> dict:
@@ -289,11 +289,11 @@ def generate_batch(self: LyricGenerator, requests: list, mode: str = 'constraine
 @patch
 def _write(self: LyricGenerator, batch, mode, samp, extra, max_new_tokens, budgets, reuse_repeats, stream) -> list[Song]:
     "One `model.generate` call for a batch of checked requests."
-    prompts = [self.prompt_ids(genre, smap, r.theme) for r, genre, smap in batch]
+    prompts = [self.prompt_ids(genre, requested, r.theme) for r, genre, requested in batch]
     L, pad, dev = max(map(len, prompts)), self.tok.pad_token_id, self.model.device
     ids = torch.tensor([[pad] * (L - len(p)) + p for p in prompts], device=dev)
     att = torch.tensor([[0] * (L - len(p)) + [1] * len(p) for p in prompts], device=dev)
-    plans = [song_plan(self.tok, smap, budgets, self.end_id, reuse_repeats) for _, _, smap in batch]
+    plans = [song_plan(self.tok, requested, budgets, self.end_id, reuse_repeats) for _, _, requested in batch]
     need = max(sum(len(h) + b + OVERFLOW + 2 for h, b in zip(p.headers, p.budgets)) + 2 for p in plans)   # + newline, blank line; + end
     limit = min(need, max_new_tokens) if mode == 'free' and max_new_tokens else need
     procs = [SongMapProcessor(self.table, plans, L)] if mode == 'constrained' else []
@@ -303,12 +303,12 @@ def _write(self: LyricGenerator, batch, mode, samp, extra, max_new_tokens, budge
     out = self.model.generate(input_ids=ids, attention_mask=att, generation_config=gc, logits_processor=LogitsProcessorList(procs),
                               streamer=CallbackStreamer(self.tok, stream) if stream else None)
     songs = []
-    for (r, genre, smap), row, plan in zip(batch, out[:, L:].tolist(), plans):
+    for (r, genre, requested), row, plan in zip(batch, out[:, L:].tolist(), plans):
         end = next((i for i, t in enumerate(row) if t in self.stop_ids), None)
         body = row[:end] if end is not None else row
         cut = plan.cut if mode == 'constrained' else []
         stopped = (None if plan.copy_of[-1] is not None else end is not None and not plan.end_forced) if mode == 'constrained' else end is not None
-        songs.append(Song(genre, smap, format_song(self.tok.decode(body, skip_special_tokens=True), cut), mode, stopped, len(body), r.seed, r.theme, list(cut)))
+        songs.append(Song(genre, requested, format_song(self.tok.decode(body, skip_special_tokens=True), cut), mode, stopped, len(body), r.seed, r.theme, list(cut)))
     return songs
 
 # %% ../nbs/06_generate.ipynb #6cf6743c
