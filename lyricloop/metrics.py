@@ -211,7 +211,7 @@ def perplexity_by_genre(model, tok, records, template: str = 'structured', batch
     return {g: dict(perplexity=math.exp(nll[g] / count[g]), lyric_perplexity=math.exp(lnll[g] / lcount[g]) if lcount[g] else None,
                     tokens=count[g], lyric_tokens=lcount[g]) for g in nll}
 
-# %% ../nbs/07_metrics.ipynb #e2ed0756
+# %% ../nbs/07_metrics.ipynb #34e27079
 MODES = ('base-free', 'tuned-free', 'tuned-constrained')
 
 def _summary(rows: list) -> dict:
@@ -258,7 +258,6 @@ def evaluate(run, data=None, n_per_genre: int = 8, max_new_tokens: int | None = 
     seed = cfg.seed if seed is None else seed
     tuned = LyricGenerator.from_run(run.root)
     t0 = time.time()
-    ppl = {}
     with tuned.model.disable_adapter():
         base_ppl = perplexity_by_genre(tuned.model, tuned.tok, test, cfg.model.template, batch_size, cfg.training.max_length, progress)
     tuned_ppl = perplexity_by_genre(tuned.model, tuned.tok, test, cfg.model.template, batch_size, cfg.training.max_length, progress)
@@ -267,10 +266,11 @@ def evaluate(run, data=None, n_per_genre: int = 8, max_new_tokens: int | None = 
            for g in tuned_ppl}
     clf, vocab, genres = fit_genre_classifier(train), lyric_vocabulary(train), tuned.genres
     human = [r for r in test if r['genre'] in genres]
+    rows = [song_metrics(r['lyrics'], r['song_map']) for r in human]   # craft is computed once per song
     modes = dict(human=dict(genre=genre_fidelity([r['genre'] for r in human], clf.predict([r['lyrics'] for r in human]).tolist(), genres),
-                            summary={k: spread(craft(r['lyrics'])[k] for r in human) for k in ('rhyme_density', 'distinct_2')},
+                            summary={k: spread(x[k] for x in rows) for k in ('rhyme_density', 'distinct_2')},
                             junk_rate=junk_rate([r['lyrics'] for r in human], vocab),
-                            per_genre={g: _summary([song_metrics(r['lyrics'], r['song_map']) for r in human if r['genre'] == g]) for g in genres}))
+                            per_genre={g: _summary([x for x, r in zip(rows, human) if r['genre'] == g]) for g in genres}))
     reqs = evaluation_requests(test, genres, n_per_genre, seed)
     bar = tqdm(total=len(reqs) * len(MODES), disable=not progress, desc='generating')
     songs = {}
