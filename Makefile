@@ -4,6 +4,9 @@ PYTHON ?= python3
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.lyricloop-installed
 DEMO   ?= runs/demo
+# where pip finds torch: PyPI by default (CUDA build on Linux); TORCH_INDEX=https://download.pytorch.org/whl/cpu for the CPU-only build
+TORCH_INDEX ?=
+TORCH_PIP := torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 
 .PHONY: setup demo test test-min docs readme export clean-nbs bench
 
@@ -13,7 +16,7 @@ setup: $(STAMP)
 $(STAMP): settings.ini setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q $(TORCH_PIP)
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	touch $(STAMP)
 
@@ -22,7 +25,7 @@ demo: setup
 
 # Notebook tests, then pytest (which also checks that notebooks are exported, clean and the README is current).
 test: setup
-	OMP_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2   # one thread per worker: two workers x two OpenMP threads on two cores thrash
+	OMP_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2 --do_print --timing   # one thread per worker: two workers x two OpenMP threads on two cores thrash
 	$(BIN)/python -m pytest -q tests/ ; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: tests/ is missing or broken"; exit 1; fi; exit $$rc
 
@@ -34,7 +37,7 @@ test-min:
 	rm -rf $(MIN_VENV)
 	$(PYTHON) -m venv $(MIN_VENV)
 	$(MIN_VENV)/bin/python -m pip install -q --upgrade pip
-	$(MIN_VENV)/bin/python -m pip install -q torch==2.13.0
+	$(MIN_VENV)/bin/python -m pip install -q $(TORCH_PIP)
 	$(MIN_VENV)/bin/python -m pip install -q $$($(PYTHON) tools/min_requirements.py) -e ".[dev]"
 	$(MIN_VENV)/bin/python -m pip list 2>/dev/null | grep -iE '^(transformers|tokenizers|peft|trl|datasets|accelerate|bitsandbytes|pyarrow|torch) '
 	for nb in $(MIN_NBS); do $(MIN_VENV)/bin/nbdev_test --path nbs/$$nb.ipynb || exit 1; done

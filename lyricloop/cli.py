@@ -9,6 +9,7 @@ from pathlib import Path
 from fastcore.script import call_parse, anno_parser
 from fastcore.imports import in_ipython
 from .config import LyricLoopError, LoopConfig
+from .progress import quiet_libraries
 
 # %% auto #0
 __all__ = ['COMMANDS', 'command', 'info', 'prepare', 'train', 'generate', 'evaluate', 'demo', 'main']
@@ -21,15 +22,6 @@ def command(f):
     # call_parse runs here, not at module level: at module level it would execute the command on import under `python -m lyricloop.cli`
     COMMANDS[f.__name__.replace('_', '-')] = cli = call_parse(f)
     return cli
-
-# %% ../nbs/10_cli.ipynb #a710beba
-def _quiet_loading():
-    "Keep model-loading progress bars and library warnings out of command output."
-    import logging, transformers
-    logging.getLogger('bitsandbytes').setLevel(logging.ERROR)   # its CPU backend logs a kernel notice on import
-    transformers.utils.logging.set_verbosity_error()
-    transformers.utils.logging.disable_progress_bar()
-    warnings.filterwarnings('ignore')
 
 # %% ../nbs/10_cli.ipynb #6322acec
 @command
@@ -118,7 +110,6 @@ def generate(run: str = 'runs/run',           # a trained run folder (with adapt
     genres = run_genres(run)
     if genre is None: raise LyricLoopError(f"--genre is required; this run knows: {', '.join(genres)}")
     check_request(genres, genre, song_map)
-    _quiet_loading()
     gen = LyricGenerator.from_run(run, adapter=not base)
     songs = gen.generate(genre, song_map, theme=theme, mode='free' if free else 'constrained', n=n, seed=seed,
                          temperature=temperature, max_new_tokens=max_new_tokens)
@@ -133,31 +124,40 @@ def evaluate(run: str = 'runs/run',   # a trained run folder
              data: str = None,        # its prepared dataset (default: RUN/../data)
              n_per_genre: int = 8,    # songs generated per genre and mode
              max_new_tokens: int = None, # token cap for free-mode songs (default: sized from the map)
-             out: str = None,         # metrics file to write (default: RUN/metrics.json)
+             out: str = None,         # metrics file to write (default: RUN/metrics.json; a file it replaces is kept as *.previous.json)
              quiet: bool = False):    # no progress bars
     "Perplexity (base vs tuned), genre fidelity, adherence and craft; writes metrics.json and figures."
+    from json import loads, dumps
     from lyricloop.metrics import evaluate as evaluate_run, summary_line
     from lyricloop.viz import run_figures
-    _quiet_loading()
+    target = Path(out) if out else Path(run)/'metrics.json'
+    old = loads(target.read_text()) if target.exists() else None
     m = evaluate_run(run, data, n_per_genre=n_per_genre, max_new_tokens=max_new_tokens, out=out, progress=not quiet)
     for g, p in m['perplexity'].items():
         print(f"{g:<8} perplexity base {p['base']:7.2f}  tuned {p['tuned']:6.2f}   lyric lines: base {p['lyric_base']:7.2f}  tuned {p['lyric_tuned']:6.2f}")
     for mode, v in m['modes'].items(): print(summary_line(mode, v))
     if out is None: run_figures(run, data)
-    print(f"wrote {out or Path(run)/'metrics.json'}" + ('' if out else f" and {Path(run)/'figures'}/"))
+    print(f"wrote {target}" + ('' if out else f" and {Path(run)/'figures'}/"))
+    if old is not None:
+        prev = target.with_name(target.stem + '.previous.json'); prev.write_text(dumps(old, indent=2))
+        diff = [f"{k} {old.get(k)} -> {m.get(k)}" for k in ('n_per_genre', 'max_new_tokens', 'seed', 'data') if old.get(k) != m.get(k)]
+        print(f"replaced the previous {target.name} ({'; '.join(diff) or 'same settings'}); it is kept as {prev}")
 
 # %% ../nbs/10_cli.ipynb #f72c02f5
 @command
-def demo(out: str = 'runs/demo', # folder for the demo run (run it again to reuse what is done)
-         seed: int = 42,         # seed of every step
-         quiet: bool = False):   # no progress bars
+def demo(out: str = 'runs/demo',    # folder for the demo run (run it again to reuse what is done)
+         seed: int = 42,            # seed of every step
+         per_genre: int = None,     # songs per genre (default: as many as the sample's smallest genre has)
+         max_steps: int = None,     # stop fine-tuning after this many steps (default: the embedded recipe's 2 epochs)
+         n_per_genre: int = 8,      # songs per genre and mode in the evaluation
+         quiet: bool = False):      # no progress bars
     "Run the embedded pipeline on the shipped sample: prepare, base, fine-tune, songs, evaluation, figures."
     from lyricloop.environment import hardware
     from lyricloop.pipeline import run_pipeline
     from lyricloop.embedded import embedded_config
     print(f"hardware: {hardware()}")
-    _quiet_loading()
-    res = run_pipeline(out, embedded_config(seed=seed), progress=not quiet, log=lambda msg: print(msg, flush=True))
+    cfg = embedded_config(seed=seed, data=dict(per_genre=per_genre), training=dict(max_steps=max_steps) if max_steps else {})
+    res = run_pipeline(out, cfg, n_per_genre=n_per_genre, progress=not quiet, log=lambda msg: print(msg, flush=True))
     if res['reused']: print(f"reused: {', '.join(res['reused'])}")
 
 # %% ../nbs/10_cli.ipynb #2018b731
@@ -184,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     rest = [re.sub(r'^--([\w-]+)', lambda m: '--' + m[1].replace('-', '_'), a) if a.startswith('--') else a for a in rest]  # --max-steps == --max_steps
     args = vars(anno_parser(fn, prog=f"lyricloop {name}").parse_args(rest))
     args.pop('pdb', None); args.pop('xtra', None)
+    quiet_libraries()   # one bar per long stage, no library chatter (see Progress)
     try: fn(**args)
     except (LyricLoopError, FileNotFoundError) as e:
         print(f"lyricloop {name}: error: {e}", file=sys.stderr)

@@ -8,6 +8,7 @@ import hashlib, json, os, re, shutil, tempfile, time
 from pathlib import Path
 import torch
 from .config import LoopConfig, LyricLoopError, EMBEDDED, TEMPLATES, GEMMA_TARGET_MODULES
+from .progress import use_progress
 from .prompts import build_prompt
 from .sections import SECTIONS, FALLBACK_SECTION, HEADER_LINE
 
@@ -79,7 +80,6 @@ def pretrain_base(conversations: list, tok, out_dir, recipe: dict = EMBEDDED_REC
     "Pre-train a tiny Gemma on chat `conversations`, save model + tokenizer to `out_dir`; return train (and validation) loss."
     from datasets import Dataset
     from transformers import GemmaForCausalLM, Trainer, TrainingArguments, default_data_collator, set_seed
-    from transformers.trainer_callback import PrinterCallback
     set_seed(seed)
     model = GemmaForCausalLM(embedded_gemma_config(len(tok), tok, recipe['hidden'], recipe['layers'], recipe['heads']))
     chunked = lambda convs: Dataset.from_dict(dict(input_ids=(c := token_chunks(tok, convs, recipe['max_length'], seed)), labels=c))
@@ -89,7 +89,7 @@ def pretrain_base(conversations: list, tok, out_dir, recipe: dict = EMBEDDED_REC
                                  report_to=[], seed=seed, use_cpu=not torch.cuda.is_available(), disable_tqdm=not progress,
                                  dataloader_num_workers=0)
         trainer = Trainer(model=model, args=args, train_dataset=chunked(conversations), data_collator=default_data_collator)
-        if not progress: trainer.remove_callback(PrinterCallback)
+        use_progress(trainer, progress, 'pre-training the base')
         out = dict(train_loss=trainer.train().training_loss)
         if validation: out['validation_loss'] = trainer.evaluate(chunked(validation))['eval_loss']
     model.generation_config.pad_token_id = tok.pad_token_id

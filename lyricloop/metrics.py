@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 from .config import LoopConfig, LyricLoopError, RunDir
 from .embedded import base_text
+from .progress import progress_bar
 from .prompts import training_example
 from .sections import header_of, parse_sections, song_map
 
@@ -192,11 +193,10 @@ def _encode(tok, ex, max_length):
 def perplexity_by_genre(model, tok, records, template: str = 'structured', batch_size: int = 8, max_length: int = 1024,
                         progress: bool = True) -> dict:
     "Per-genre perplexity of `model` over the completion tokens of prepared `records`, and over their lyric-line tokens alone."
-    from tqdm.auto import tqdm
     items = sorted(((r['genre'], *_encode(tok, training_example(r, template), max_length)) for r in records), key=lambda x: len(x[1]))
     nll, count, lnll, lcount = defaultdict(float), defaultdict(int), defaultdict(float), defaultdict(int)
     model.eval()
-    for i in tqdm(range(0, len(items), batch_size), disable=not progress, desc='perplexity'):
+    for i in progress_bar(range(0, len(items), batch_size), desc='perplexity', enabled=progress):
         batch = items[i:i + batch_size]
         L = max(len(ids) for _, ids, _, _ in batch)
         ids = torch.tensor([x + [tok.pad_token_id] * (L - len(x)) for _, x, _, _ in batch], device=model.device)
@@ -248,7 +248,6 @@ def evaluate(run, data=None, n_per_genre: int = 8, max_new_tokens: int | None = 
     "Perplexity (base vs tuned, same test texts) and, for each mode, genre fidelity, adherence and craft of songs written for the same requests; writes `out` (default: the run's `metrics.json`)."
     from lyricloop.data import load_prepared
     from lyricloop.generate import LyricGenerator
-    from tqdm.auto import tqdm
     run = RunDir(run)
     if not run.config.exists(): raise LyricLoopError(f"{run.root}: not a run folder (no config.json)")
     cfg = LoopConfig.load(run.config)
@@ -272,7 +271,7 @@ def evaluate(run, data=None, n_per_genre: int = 8, max_new_tokens: int | None = 
                             junk_rate=junk_rate([r['lyrics'] for r in human], vocab),
                             per_genre={g: _summary([x for x, r in zip(rows, human) if r['genre'] == g]) for g in genres}))
     reqs = evaluation_requests(test, genres, n_per_genre, seed)
-    bar = tqdm(total=len(reqs) * len(MODES), disable=not progress, desc='generating')
+    bar = progress_bar(total=len(reqs) * len(MODES), desc='generating', unit='song', enabled=progress)
     songs = {}
     for mode in MODES:
         kw = dict(mode=mode.split('-')[1], max_new_tokens=max_new_tokens, batch_size=batch_size, progress=lambda done, start=bar.n: bar.update(start + done - bar.n))

@@ -10,6 +10,7 @@ from .config import LoopConfig, RunDir, EMBEDDED
 from .corpus import csv_files
 from .data import prepare_dataset, load_prepared
 from .sample import sample_csv
+from .sections import HEADER_LINE
 
 # %% auto #0
 __all__ = ['STAGES', 'DEMO_SONG_MAP', 'stage_key', 'Manifest', 'run_pipeline']
@@ -63,8 +64,9 @@ def run_pipeline(out, cfg: LoopConfig | None = None, csv=None, base_recipe: dict
     root, t0, log = Path(out), time.time(), log or (lambda msg: None)
     stage, m, last = _stage_line(log, t0), Manifest(out), STAGES.index(until)
     res = dict(root=root, data=root/'data', run=root/'run', reused=[])
-    def step(name, key, *outputs):
-        if m.fresh(name, key, *outputs): res['reused'].append(name); return False
+    def step(name, key, *outputs, valid=lambda: True):
+        "Whether stage `name` must run: its key or outputs changed, or `valid()` says its output is not what this call asks for."
+        if m.fresh(name, key, *outputs) and valid(): res['reused'].append(name); return False
         return True
 
     key = stage_key('prepare', _corpus_key(csv), cfg.to_dict()['data'], cfg.seed)
@@ -112,13 +114,15 @@ def run_pipeline(out, cfg: LoopConfig | None = None, csv=None, base_recipe: dict
         out_ = [s.to_dict() for s in gen.generate_batch([SongRequest(g, song_map, theme, cfg.seed) for g in gen.genres])]   # same map, theme, seed
         songs.write_text(json.dumps(out_, indent=2)); m.done('songs', key)
     res['songs'] = json.loads(songs.read_text())
-    for x in res['songs']: log(f"\n--- {x['genre']} ---\n{x['text']}")
+    for x in res['songs']: log(f"      {x['genre']:<8} " + ' / '.join([l for l in x['text'].splitlines() if l.strip() and not HEADER_LINE.match(l)][:2]) + ' …')
+    log(f"      the whole songs: {songs}")
     if last < 4: return res
 
     from lyricloop.metrics import evaluate, summary_line
     key = stage_key('evaluate', key, n_per_genre, max_new_tokens)
     stage(f"evaluate: perplexity base vs tuned; genre, map and craft of {n_per_genre} songs per genre and mode")
-    if step('evaluate', key, RunDir(res['run']).metrics):
+    asked = lambda: {k: json.loads(RunDir(res['run']).metrics.read_text()).get(k) for k in ('n_per_genre', 'max_new_tokens')} == dict(n_per_genre=n_per_genre, max_new_tokens=max_new_tokens)
+    if step('evaluate', key, RunDir(res['run']).metrics, valid=asked):   # `lyricloop evaluate` may have rewritten it with other settings
         evaluate(res['run'], res['data'], n_per_genre=n_per_genre, max_new_tokens=max_new_tokens, progress=progress); m.done('evaluate', key)
     res['metrics'] = json.loads(RunDir(res['run']).metrics.read_text())
     for g, p in res['metrics']['perplexity'].items(): log(f"      {g:<8} perplexity base {p['base']:6.2f} -> tuned {p['tuned']:5.2f}")

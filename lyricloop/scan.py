@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from .config import LoopConfig, LyricLoopError
 from .clean import GENIUS_COLUMNS, REQUIRED_COLUMNS, RECORD_SCHEMA, prepare_row
+from .progress import progress_bar
 from .corpus import csv_files, read_header, iter_batches, Prefetch, plan_pieces, default_workers, deal_pieces
 
 # %% auto #0
@@ -148,9 +149,8 @@ def _headers(files, cfg: LoopConfig) -> dict:
     return {f: read_header(f, _base_columns(cfg)) for f in files}
 
 def _progress(on: bool):
-    "A tqdm counter of rows scanned (silent unless `on`)."
-    from tqdm.auto import tqdm
-    return tqdm(unit=' rows', unit_scale=True, desc='scanning', mininterval=0.5, disable=not on)
+    "A counter of rows scanned (silent unless `on`)."
+    return progress_bar(unit=' rows', unit_scale=True, desc='scanning', enabled=on)
 
 def _scan(pieces, headers: dict, cfg: LoopConfig, k: int, seen) -> GenreSampler:
     "A `GenreSampler` fed every batch of `pieces` (`(file, start, end)`), calling `seen(rows)` after each batch."

@@ -10,6 +10,7 @@ import torch
 from .config import LoopConfig, LyricLoopError, RunDir, EMBEDDED
 from .data import load_prepared
 from .environment import hardware, load_model_and_tokenizer, resolve_model_path
+from .progress import use_progress
 from .prompts import training_example
 
 # %% auto #0
@@ -126,7 +127,6 @@ def train(data_dir, out, cfg: LoopConfig | None = None, resume: bool = False, pr
     from peft import get_peft_model
     from trl import SFTTrainer
     from transformers import set_seed
-    from transformers.trainer_callback import PrinterCallback
     dd, stats = load_prepared(data_dir)
     data_cfg = LoopConfig.load(Path(data_dir)/'config.json')
     cfg = (cfg or LoopConfig()).replace(data=dict(genres=data_cfg.data.genres, tag_to_genre=data_cfg.data.tag_to_genre))
@@ -151,7 +151,7 @@ def train(data_dir, out, cfg: LoopConfig | None = None, resume: bool = False, pr
     history = LossHistory(run.history, load_history(run.history, int(ckpt.name.split('-')[-1])) if ckpt else [])
     trainer = SFTTrainer(model=model, args=args, train_dataset=ex['train'], eval_dataset=ex['validation'], processing_class=tok,
                          callbacks=[history])
-    if not progress: trainer.remove_callback(PrinterCallback)
+    use_progress(trainer, progress, 'fine-tuning')
     t0 = time.time()
     if ckpt is None:
         trainer.evaluate()                                        # the validation loss before the first step (LossHistory records it)

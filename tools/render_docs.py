@@ -59,6 +59,40 @@ def _plotly_js(dst: Path) -> str:
     if not (dst/js.name).exists(): shutil.copy(js, dst/js.name)
     return f'<script src="{js.name}" charset="utf-8"></script>'
 
+_PANDOC_LINK = re.compile(r'\[([^\]]*)\]\(([^)\s]+)\)\{([^}]*)\}')   # [text](url){target="_blank" style="..."}
+_PANDOC_ATTRS = re.compile(r'\{[#.][^}\n]*\}')                           # {#id .class} after headings and spans
+
+def quarto_markdown(md: str) -> str:
+    "Pandoc/Quarto markdown as plain CommonMark: attributed links become HTML links, other attribute blocks and fences go."
+    def link(m):
+        attrs = dict(re.findall(r'(\w+)="([^"]*)"', m[3]))
+        extra = ''.join(f' {k}="{html.escape(v)}"' for k, v in attrs.items() if k in ('target', 'style'))
+        return f'<a href="{html.escape(m[2])}"{extra}>{m[1]}</a>'
+    md = _PANDOC_LINK.sub(link, md)
+    md = re.sub(r'^:::+.*$', '', md, flags=re.M)
+    return _PANDOC_ATTRS.sub('', md)
+
+def quarto_cells(nb):
+    "Apply the cell directives Quarto would (`echo: false`, `output: asis`, `include: false`) and drop the `#|` lines, as `nbdev_docs` pages show."
+    from nbdev.process import extract_directives
+    cells = []
+    for c in nb.cells:
+        if c.cell_type == 'markdown': c.source = quarto_markdown(c.source)
+        if c.cell_type != 'code': cells.append(c); continue
+        d = extract_directives(c, remove=True)                 # parses the leading `#|` lines (and keeps Quarto's: they go next)
+        c.source = re.sub(r'\A(\s*#\|.*(\n|\Z))+', '', c.source)
+        flag = lambda k: d.get(k, [''])[0].lower() == 'false'
+        if flag('include:'): continue
+        if d.get('output:', [''])[0] == 'asis':                # show_doc and friends: their markdown output *is* the page
+            md = ''.join(o.get('data', {}).get('text/markdown', '') for o in c.get('outputs', []))
+            cells.append(nbformat.v4.new_markdown_cell(quarto_markdown(md))); continue
+        if flag('echo:'): c.source = ''; c.metadata.setdefault('transient', {})['remove_source'] = True
+        for o in c.get('outputs', []):
+            if 'text/markdown' in o.get('data', {}): o['data']['text/markdown'] = quarto_markdown(o['data']['text/markdown'])
+        cells.append(c)
+    nb.cells = cells
+    return nb
+
 _NAV = '<nav style="padding:.5em 1em;border-bottom:1px solid #ddd"><a href="index.html">LyricLoop</a> · <a href="contents.html">all pages</a></nav>'
 
 def render_html(src='_proc', dst='_site_offline'):
@@ -66,11 +100,12 @@ def render_html(src='_proc', dst='_site_offline'):
     src, dst = Path(src), Path(dst)
     if dst.exists(): shutil.rmtree(dst)
     dst.mkdir(parents=True)
-    exp = HTMLExporter(template_name='lab')
+    exp = HTMLExporter(template_name='lab', exclude_input_prompt=True, exclude_output_prompt=True)
     pages = []
     for f in sorted(src.glob('*.ipynb')):
         nb = nbformat.read(f, as_version=4)
         meta = _frontmatter(nb)
+        nb = quarto_cells(nb)
         figures = _draw_plotly(nb)
         body, _ = exp.from_notebook_node(_with_title(nb, meta))
         if figures: body = body.replace('</head>', _plotly_js(dst) + '</head>', 1)
@@ -105,6 +140,8 @@ def render_readme(src='_proc/index.ipynb', dst='README.md'):
     "Render the processed `index.ipynb` to GitHub markdown."
     nb = nbformat.read(src, as_version=4)
     nb = _with_title(nb, _frontmatter(nb))
+    nb.metadata['language_info'] = {'name': 'python'}          # code cells become ```python blocks (tests/test_readme.py runs them)
+    nb = quarto_cells(nb)
     body, _ = MarkdownExporter().from_notebook_node(nb)
     body = re.sub(r'\n{3,}', '\n\n', body).strip() + '\n'
     Path(dst).write_text(body)
