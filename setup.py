@@ -32,7 +32,7 @@ setuptools.setup(
     ] + ['Programming Language :: Python :: '+o for o in py_versions[py_versions.index(min_python):]],
     url = cfg['git_url'],
     packages = setuptools.find_packages(include=[lib_path, lib_path+'.*']),
-    include_package_data = True,
+    include_package_data = False,   # package_data below ships lyricloop/data/*: with MANIFEST-driven inclusion setuptools warns that the data folder is not a package
     package_data = {lib_path: ['data/*']},
     install_requires = requirements,
     extras_require = {'dev': dev_requirements},
