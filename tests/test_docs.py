@@ -36,7 +36,7 @@ def test_pages_render_like_nbdev_and_the_report_draws_its_figures(project_copy, 
     found = {p.name: l for p in pages if (l := leaks(visible_text(p.read_text())))}
     assert not found, found
     prompts = visible_text(chromium_dom(site/'03_prompts.html', tmp_path))
-    assert not leaks(prompts) and re.search(r'build_prompt\s*def build_prompt\(', prompts)   # show_doc: a heading and the signature
+    assert not leaks(prompts) and re.search(r'build_prompt¶?\s*def build_prompt\(', prompts)   # show_doc: a heading and the signature
     dom = chromium_dom(site/'11_report.html', tmp_path)
     assert 'Technical report' in dom and 'Perplexity of the test lyrics by genre' in dom
     assert dom.count('class="plotly-graph-div') >= 4       # four figures, each drawn...
