@@ -160,7 +160,7 @@ def demo(out: str = 'runs/demo', # folder for the demo run (run it again to reus
     res = run_pipeline(out, embedded_config(seed=seed), progress=not quiet, log=lambda msg: print(msg, flush=True))
     if res['reused']: print(f"reused: {', '.join(res['reused'])}")
 
-# %% ../nbs/10_cli.ipynb #b666edbd
+# %% ../nbs/10_cli.ipynb #639fec92
 @command
 def app(run: str = None,    # run folder, exported folder or hub repo id to serve (default: $LYRICLOOP_RUN, else the demo run, trained on first use)
         base: str = None,   # base model for an exported adapter whose recorded base is not here (default: $LYRICLOOP_BASE_MODEL)
@@ -186,7 +186,7 @@ def app(run: str = None,    # run folder, exported folder or hub repo id to serv
     print(f"serving {run or 'the demo run'} at http://{host or 'localhost'}:{port} (Ctrl-C stops it)", flush=True)
     os.execve(sys.executable, args, env)                    # streamlit takes over this process: signals reach it directly
 
-# %% ../nbs/10_cli.ipynb #04e3ef32
+# %% ../nbs/10_cli.ipynb #523a09c5
 @command
 def export(run: str = 'runs/run',   # a trained run folder
            out: str = None,         # folder to write the export to
@@ -199,7 +199,7 @@ def export(run: str = 'runs/run',   # a trained run folder
     if out is None: raise LyricLoopError("--out is required: the folder to write the export to")
     if push: hub_token(push)                                  # refuse before exporting if pushing cannot work here
     _quiet_loading()
-    p = export_run(run, out, merge=merge, overwrite=overwrite)
+    p = export_run(run, out, merge=merge, overwrite=overwrite, repo=push)
     size = sum(f.stat().st_size for f in p.rglob('*') if f.is_file()) / 2**20
     print(f"wrote the {'merged model' if merge else 'adapter'} of {run} to {p} ({size:.1f} MB)")
     if push: print(f"pushed to {push_export(p, push, private=private or None)}")
