@@ -12,7 +12,7 @@ import streamlit as st
 __all__ = ['RUN_ENV', 'BASE_ENV', 'LENGTHS', 'served', 'demo_dir', 'demo_ready', 'demo_run', 'cached_generator',
            'cached_demo_run', 'scaled_budgets', 'adherence', 'song_files', 'page']
 
-# %% ../nbs/09c_streamlit.ipynb #851f072f
+# %% ../nbs/09c_streamlit.ipynb #cc00fcaa
 RUN_ENV, BASE_ENV = 'LYRICLOOP_RUN', 'LYRICLOOP_BASE_MODEL'
 
 def _argv_source(argv=None) -> tuple:
@@ -26,7 +26,7 @@ def served(source: str | None = None, base: str | None = None) -> tuple:
     "What to serve and its base: the arguments, else `$LYRICLOOP_RUN` / `$LYRICLOOP_BASE_MODEL`; a source of None means the demo run."
     return source or os.environ.get(RUN_ENV) or None, base or os.environ.get(BASE_ENV) or None
 
-# %% ../nbs/09c_streamlit.ipynb #717a48e5
+# %% ../nbs/09c_streamlit.ipynb #2e29a3fa
 def demo_dir() -> Path:
     "Where the app's demo run lives: `$LYRICLOOP_HOME/demo`."
     from lyricloop.embedded import lyricloop_home
@@ -46,7 +46,7 @@ def demo_run(log=None) -> Path:
     with FileLock(str(root) + '.lock'):
         return run_pipeline(root, embedded_config(), until='train', progress=False, log=log)['run']
 
-# %% ../nbs/09c_streamlit.ipynb #aa6893e3
+# %% ../nbs/09c_streamlit.ipynb #2ec5a27b
 @st.cache_resource(show_spinner='Loading the model…')
 def cached_generator(source: str, base: str | None = None):
     "The `LyricGenerator` serving `source`, loaded once per process."
@@ -58,7 +58,7 @@ def cached_demo_run() -> str:
     "The demo run's folder, built once per process if needed."
     return str(demo_run())
 
-# %% ../nbs/09c_streamlit.ipynb #945e605f
+# %% ../nbs/09c_streamlit.ipynb #1085f323
 LENGTHS = {'short': 0.5, 'normal': 1.0, 'long': 1.5, 'very long': 2.0}
 
 def scaled_budgets(budgets: dict | None, factor: float, default: int = 96) -> dict:
@@ -78,7 +78,7 @@ def song_files(song: dict) -> dict:
     slug = re.sub(r'[^a-z0-9]+', '-', f"{song['genre']} {song.get('theme') or 'song'} {song['seed']}".lower()).strip('-')
     return {f'{slug}.txt': song['text'] + '\n', f'{slug}.json': json.dumps(song, indent=2, ensure_ascii=False) + '\n'}
 
-# %% ../nbs/09c_streamlit.ipynb #29c88d78
+# %% ../nbs/09c_streamlit.ipynb #6ed68ce6
 def _fill_preset():
     "Put the chosen preset's sections into the sections box (Custom leaves it alone)."
     from lyricloop.app import PRESETS
