@@ -17,6 +17,7 @@ py_versions = '3.10 3.11 3.12 3.13'.split()
 
 requirements = shlex.split(cfg.get('requirements', ''))
 dev_requirements = shlex.split(cfg.get('dev_requirements', ''))
+app_requirements = shlex.split(cfg.get('app_requirements', ''))   # nbdev 2 has no extras setting: `[app]` is read here
 lic = licenses[cfg['license'].lower()]
 min_python = cfg['min_python']
 lib_path = cfg['lib_path']
@@ -35,7 +36,7 @@ setuptools.setup(
     include_package_data = False,   # package_data below ships lyricloop/data/*: with MANIFEST-driven inclusion setuptools warns that the data folder is not a package
     package_data = {lib_path: ['data/*']},
     install_requires = requirements,
-    extras_require = {'dev': dev_requirements},
+    extras_require = {'dev': dev_requirements, 'app': app_requirements},
     python_requires = '>=' + cfg['min_python'],
     long_description = open('README.md', encoding='utf-8').read(),
     long_description_content_type = 'text/markdown',

@@ -12,7 +12,7 @@ from .config import LyricLoopError, LoopConfig
 from .progress import quiet_libraries
 
 # %% auto #0
-__all__ = ['COMMANDS', 'command', 'info', 'prepare', 'train', 'generate', 'evaluate', 'demo', 'main']
+__all__ = ['COMMANDS', 'command', 'info', 'prepare', 'train', 'generate', 'evaluate', 'demo', 'app', 'export', 'main']
 
 # %% ../nbs/10_cli.ipynb #91e7bc49
 COMMANDS = {}
@@ -159,6 +159,50 @@ def demo(out: str = 'runs/demo',    # folder for the demo run (run it again to r
     cfg = embedded_config(seed=seed, data=dict(per_genre=per_genre), training=dict(max_steps=max_steps) if max_steps else {})
     res = run_pipeline(out, cfg, n_per_genre=n_per_genre, progress=not quiet, log=lambda msg: print(msg, flush=True))
     if res['reused']: print(f"reused: {', '.join(res['reused'])}")
+
+# %% ../nbs/10_cli.ipynb #639fec92
+@command
+def app(run: str = None,    # run folder, exported folder or hub repo id to serve (default: $LYRICLOOP_RUN, else the demo run, trained on first use)
+        base: str = None,   # base model for an exported adapter whose recorded base is not here (default: $LYRICLOOP_BASE_MODEL)
+        port: int = 8501,   # port to serve on
+        host: str = None):  # address to listen on (default: Streamlit's; 0.0.0.0 in a container)
+    "Serve the songwriting web page (Streamlit) for a trained run or an export."
+    import os, importlib.util
+    try: import streamlit
+    except ImportError: raise LyricLoopError('the app needs Streamlit, an optional extra: pip install "lyricloop[app]"') from None
+    env = dict(os.environ)
+    if run:
+        from lyricloop.export import EXPORT_INFO, resolve_source
+        from lyricloop.generate import run_genres
+        if Path(run).exists() or run.count('/') != 1:          # a folder: check it now, not in the browser
+            p = resolve_source(run)
+            if not (p/EXPORT_INFO).exists(): run_genres(p)
+            run = str(p.resolve())
+        env['LYRICLOOP_RUN'] = run
+    if base: env['LYRICLOOP_BASE_MODEL'] = base
+    page = importlib.util.find_spec('lyricloop.streamlit_app').origin
+    args = [sys.executable, '-m', 'streamlit', 'run', page, '--server.port', str(port), '--server.headless', 'true',
+            '--browser.gatherUsageStats', 'false'] + (['--server.address', host] if host else [])
+    print(f"serving {run or 'the demo run'} at http://{host or 'localhost'}:{port} (Ctrl-C stops it)", flush=True)
+    os.execve(sys.executable, args, env)                    # streamlit takes over this process: signals reach it directly
+
+# %% ../nbs/10_cli.ipynb #523a09c5
+@command
+def export(run: str = 'runs/run',   # a trained run folder
+           out: str = None,         # folder to write the export to
+           merge: bool = False,     # merge the adapter into its base (reloaded in full precision) and save a plain transformers model
+           push: str = None,        # also upload the folder to this Hugging Face Hub repo, e.g. you/lyricloop-pop (needs `hf auth login`)
+           private: bool = False,   # create the hub repo private
+           overwrite: bool = False): # replace `out` if it exists
+    "Export a trained run to share: its LoRA adapter, or the model merged with it; optionally push it to the Hugging Face Hub."
+    from lyricloop.export import export_run, hub_token, push_export
+    if out is None: raise LyricLoopError("--out is required: the folder to write the export to")
+    if push: hub_token(push)                                  # refuse before exporting if pushing cannot work here
+    _quiet_loading()
+    p = export_run(run, out, merge=merge, overwrite=overwrite, repo=push)
+    size = sum(f.stat().st_size for f in p.rglob('*') if f.is_file()) / 2**20
+    print(f"wrote the {'merged model' if merge else 'adapter'} of {run} to {p} ({size:.1f} MB)")
+    if push: print(f"pushed to {push_export(p, push, private=private or None)}")
 
 # %% ../nbs/10_cli.ipynb #2018b731
 def _usage() -> str:
