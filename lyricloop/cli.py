@@ -198,7 +198,6 @@ def export(run: str = 'runs/run',   # a trained run folder
     from lyricloop.export import export_run, hub_token, push_export
     if out is None: raise LyricLoopError("--out is required: the folder to write the export to")
     if push: hub_token(push)                                  # refuse before exporting if pushing cannot work here
-    _quiet_loading()
     p = export_run(run, out, merge=merge, overwrite=overwrite, repo=push)
     size = sum(f.stat().st_size for f in p.rglob('*') if f.is_file()) / 2**20
     print(f"wrote the {'merged model' if merge else 'adapter'} of {run} to {p} ({size:.1f} MB)")
