@@ -42,7 +42,7 @@ def info():
     print(f"hardware: {hardware()}")
     print(' · '.join(f"{m.__name__} {m.__version__}" for m in (torch, transformers, peft, trl, datasets)))
 
-# %% ../nbs/10_cli.ipynb #95b6bea8
+# %% ../nbs/10_cli.ipynb #ec4cd935
 @command
 def prepare(csv: str = None,            # Genius-schema CSV, .csv.gz, or a folder of them (default: the shipped sample)
             out: str = 'runs/data',     # output folder for the prepared dataset
@@ -69,6 +69,8 @@ def prepare(csv: str = None,            # Genius-schema CSV, .csv.gz, or a folde
     print(f"balanced: {st['per_genre']} songs per genre {st['balanced_by_genre']}")
     print(f"splits:   {', '.join(f'{k} {sum(v.values())}' for k, v in st['splits'].items())}")
     print(f"skipped:  {st['skipped']}")
+    if st['undecodable_rows']:
+        print("not UTF-8: " + '; '.join(f"{r['file']} row {r['row']}" + (f" (line {r['line']})" if r['line'] else '') for r in st['undecodable_rows']))
     print(f"saved to {out}")
 
 # %% ../nbs/10_cli.ipynb #d57c30ec
