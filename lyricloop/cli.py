@@ -162,7 +162,7 @@ def demo(out: str = 'runs/demo', # folder for the demo run (run it again to reus
     res = run_pipeline(out, embedded_config(seed=seed), progress=not quiet, log=lambda msg: print(msg, flush=True))
     if res['reused']: print(f"reused: {', '.join(res['reused'])}")
 
-# %% ../nbs/10_cli.ipynb #2018b731
+# %% ../nbs/10_cli.ipynb #c0be93a9
 def _usage() -> str:
     "The top-level help text listing every sub-command."
     width = max(map(len, COMMANDS))
@@ -187,9 +187,12 @@ def main(argv: list[str] | None = None) -> int:
     args = vars(anno_parser(fn, prog=f"lyricloop {name}").parse_args(rest))
     args.pop('pdb', None); args.pop('xtra', None)
     try: fn(**args)
-    except (LyricLoopError, FileNotFoundError) as e:
+    except (LyricLoopError, OSError) as e:   # OSError: a missing file, a full disk, a folder that cannot be written
         print(f"lyricloop {name}: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"lyricloop {name}: interrupted", file=sys.stderr)
+        return 130
     return 0
 
 # %% ../nbs/10_cli.ipynb #349e0831

@@ -15,8 +15,9 @@ from .prompts import build_prompt
 from .sections import parse_song_map, section_headers, parse_sections, song_map
 
 # %% auto #0
-__all__ = ['NEG', 'OVERFLOW', 'Song', 'format_song', 'TokenTable', 'SongPlan', 'song_plan', 'SongMapProcessor', 'RowSampler',
-           'CallbackStreamer', 'check_request', 'run_genres', 'SongRequest', 'LyricGenerator']
+__all__ = ['NEG', 'OVERFLOW', 'MAX_SECTION_TOKENS', 'Song', 'format_song', 'TokenTable', 'SongPlan', 'song_plan',
+           'SongMapProcessor', 'RowSampler', 'CallbackStreamer', 'check_request', 'run_genres', 'SongRequest',
+           'LyricGenerator']
 
 # %% ../nbs/06_generate.ipynb #d0faf83e
 @dataclass
@@ -259,7 +260,7 @@ class LyricGenerator:
         msgs = [dict(role='user', content=build_prompt(genre, song_map, theme=theme, template=self.template))]
         return self.tok.apply_chat_template(msgs, add_generation_prompt=True, tokenize=True)['input_ids']
 
-# %% ../nbs/06_generate.ipynb #210bc945
+# %% ../nbs/06_generate.ipynb #f25b559c
 from fastcore.basics import patch
 
 def _sampling(g: dict, **given) -> dict:
@@ -268,6 +269,8 @@ def _sampling(g: dict, **given) -> dict:
     out['repetition_penalty'] = given.get('repetition_penalty') or g.get('repetition_penalty', 1.0)
     return out
 
+MAX_SECTION_TOKENS = 1024   # a section budget past this is a mistake, and would let one request run for minutes
+
 @patch
 @torch.no_grad()
 def generate_batch(self: LyricGenerator, requests: list, mode: str = 'constrained', temperature: float | None = None, top_p: float | None = None,
@@ -275,6 +278,9 @@ def generate_batch(self: LyricGenerator, requests: list, mode: str = 'constraine
                    reuse_repeats: bool = True, batch_size: int = 8, stream=None, progress=None) -> list[Song]:
     "Write every `SongRequest` in `requests` (free or constrained), `batch_size` songs per `model.generate` call."
     if mode not in ('free', 'constrained'): raise LyricLoopError(f"unknown mode {mode!r}: use 'free' or 'constrained'")
+    if max_new_tokens is not None and max_new_tokens < 1: raise LyricLoopError(f"max_new_tokens must be at least 1, got {max_new_tokens}")
+    for b in (section_tokens.values() if isinstance(section_tokens, dict) else [section_tokens] if section_tokens is not None else []):
+        if not 1 <= b <= MAX_SECTION_TOKENS: raise LyricLoopError(f"section_tokens must be 1 to {MAX_SECTION_TOKENS} tokens per section, got {b}")
     checked = [(r, *self.check(r.genre, r.song_map)) for r in requests]
     budgets = section_tokens if isinstance(section_tokens, dict) else {'*': section_tokens} if section_tokens else self.section_tokens
     g = self.cfg.generation

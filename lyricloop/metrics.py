@@ -211,7 +211,7 @@ def perplexity_by_genre(model, tok, records, template: str = 'structured', batch
     return {g: dict(perplexity=math.exp(nll[g] / count[g]), lyric_perplexity=math.exp(lnll[g] / lcount[g]) if lcount[g] else None,
                     tokens=count[g], lyric_tokens=lcount[g]) for g in nll}
 
-# %% ../nbs/07_metrics.ipynb #34e27079
+# %% ../nbs/07_metrics.ipynb #14ccce9b
 MODES = ('base-free', 'tuned-free', 'tuned-constrained')
 
 def _summary(rows: list) -> dict:
@@ -246,12 +246,15 @@ def _mode_metrics(songs: list, clf, vocab: set, genres: list) -> dict:
 def evaluate(run, data=None, n_per_genre: int = 8, max_new_tokens: int | None = None, batch_size: int = 8, seed: int | None = None,
              out=None, progress: bool = True) -> dict:
     "Perplexity (base vs tuned, same test texts) and, for each mode, genre fidelity, adherence and craft of songs written for the same requests; writes `out` (default: the run's `metrics.json`)."
-    from lyricloop.data import load_prepared
+    from lyricloop.data import load_prepared, check_out_dir
     from lyricloop.generate import LyricGenerator
     from tqdm.auto import tqdm
     run = RunDir(run)
     if not run.config.exists(): raise LyricLoopError(f"{run.root}: not a run folder (no config.json)")
     cfg = LoopConfig.load(run.config)
+    if out is not None:   # checked before the work, not after
+        if Path(out).is_dir(): raise LyricLoopError(f"--out {out}: is a folder; give a file name such as metrics.json")
+        check_out_dir(Path(out).parent)
     data = Path(data) if data else run.root.parent/'data'
     dd, _ = load_prepared(data)
     train, test = list(dd['train']), list(dd['test'])
