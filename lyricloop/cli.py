@@ -129,10 +129,10 @@ def generate(run: str = 'runs/run',           # a trained run folder (with adapt
         if n > 1: print(f"=== song {k + 1} (seed {s.seed}) ===")
         print(s.text, end='\n\n')
 
-# %% ../nbs/10_cli.ipynb #20ac433b
+# %% ../nbs/10_cli.ipynb #2d33f285
 @command
 def evaluate(run: str = 'runs/run',   # a trained run folder
-             data: str = None,        # its prepared dataset (default: RUN/../data)
+             data: str = None,        # its prepared dataset (default: where the run recorded it; checked by fingerprint)
              n_per_genre: int = 8,    # songs generated per genre and mode
              max_new_tokens: int = None, # token cap for free-mode songs (default: sized from the map)
              out: str = None,         # metrics file to write (default: RUN/metrics.json)
@@ -145,7 +145,7 @@ def evaluate(run: str = 'runs/run',   # a trained run folder
     for g, p in m['perplexity'].items():
         print(f"{g:<8} perplexity base {p['base']:7.2f}  tuned {p['tuned']:6.2f}   lyric lines: base {p['lyric_base']:7.2f}  tuned {p['lyric_tuned']:6.2f}")
     for mode, v in m['modes'].items(): print(summary_line(mode, v))
-    if out is None: run_figures(run, data)
+    if out is None: run_figures(run, m['data'])
     print(f"wrote {out or Path(run)/'metrics.json'}" + ('' if out else f" and {Path(run)/'figures'}/"))
 
 # %% ../nbs/10_cli.ipynb #f72c02f5

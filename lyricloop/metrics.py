@@ -17,7 +17,7 @@ from .sections import header_of, parse_sections, song_map
 __all__ = ['MODES', 'edit_distance', 'structure_score', 'rhymes', 'rhyme_density', 'syllables', 'line_syllables', 'distinct_n',
            'repeated_line_rate', 'craft', 'fit_genre_classifier', 'genre_fidelity', 'lyric_vocabulary', 'junk_line',
            'junk_rate', 'shared_line_rate', 'spread', 'perplexity_by_genre', 'song_metrics', 'evaluation_requests',
-           'evaluate', 'summary_line']
+           'training_data', 'evaluate', 'summary_line']
 
 # %% ../nbs/07_metrics.ipynb #efe7b644
 def edit_distance(a: list, b: list) -> int:
@@ -211,7 +211,7 @@ def perplexity_by_genre(model, tok, records, template: str = 'structured', batch
     return {g: dict(perplexity=math.exp(nll[g] / count[g]), lyric_perplexity=math.exp(lnll[g] / lcount[g]) if lcount[g] else None,
                     tokens=count[g], lyric_tokens=lcount[g]) for g in nll}
 
-# %% ../nbs/07_metrics.ipynb #14ccce9b
+# %% ../nbs/07_metrics.ipynb #8f9e8669
 MODES = ('base-free', 'tuned-free', 'tuned-constrained')
 
 def _summary(rows: list) -> dict:
@@ -243,6 +243,20 @@ def _mode_metrics(songs: list, clf, vocab: set, genres: list) -> dict:
                 junk_rate=junk_rate([s.text for s in songs], vocab), shared_line_rate=shared_line_rate(groups),
                 per_genre={g: _summary([r for r, s in zip(rows, songs) if s.genre == g]) for g in genres})
 
+def training_data(run, data=None) -> Path:
+    "The prepared data `run` was trained on: `data` if given, else where the run recorded it (beside it, or where it was), checked by fingerprint; an error saying what differs otherwise."
+    from lyricloop.data import data_fingerprint, data_differences
+    run = RunDir(run)
+    if not run.provenance.exists(): return Path(data) if data else run.root.parent/'data'   # a run older than provenance: unchecked
+    rec = json.loads(run.provenance.read_text())['data']
+    if data is None:
+        found = [p for p in (run.root/rec['relative'], Path(rec['path'])) if (p/'dataset_dict.json').exists()]
+        if not found: raise LyricLoopError(f"{run.root}: its data is not at {rec['path']} any more; pass --data with the folder it was trained on")
+        data = found[0]
+    diff = data_differences(rec['fingerprint'], data_fingerprint(data))
+    if diff: raise LyricLoopError(f"{data}: not the data {run.root} was trained on ({'; '.join(diff)}); its test split would not be held out")
+    return Path(data)
+
 def evaluate(run, data=None, n_per_genre: int = 8, max_new_tokens: int | None = None, batch_size: int = 8, seed: int | None = None,
              out=None, progress: bool = True) -> dict:
     "Perplexity (base vs tuned, same test texts) and, for each mode, genre fidelity, adherence and craft of songs written for the same requests; writes `out` (default: the run's `metrics.json`)."
@@ -255,7 +269,7 @@ def evaluate(run, data=None, n_per_genre: int = 8, max_new_tokens: int | None = 
     if out is not None:   # checked before the work, not after
         if Path(out).is_dir(): raise LyricLoopError(f"--out {out}: is a folder; give a file name such as metrics.json")
         check_out_dir(Path(out).parent)
-    data = Path(data) if data else run.root.parent/'data'
+    data = training_data(run.root, data)
     dd, _ = load_prepared(data)
     train, test = list(dd['train']), list(dd['test'])
     seed = cfg.seed if seed is None else seed
