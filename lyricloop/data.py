@@ -15,8 +15,8 @@ from .corpus import csv_files
 from .scan import sample_corpus, peak_rss_mb
 
 # %% auto #0
-__all__ = ['balance_genres', 'split_by_genre', 'check_out_dir', 'publish_dir', 'hold_lock', 'prepare_dataset', 'load_prepared',
-           'flat_keys', 'data_fingerprint', 'data_differences']
+__all__ = ['balance_genres', 'split_by_genre', 'check_out_dir', 'temp_sibling', 'publish_dir', 'hold_lock', 'prepare_dataset',
+           'load_prepared', 'flat_keys', 'data_fingerprint', 'data_differences']
 
 # %% ../nbs/02d_data.ipynb #188b1c57
 def balance_genres(cleaned: dict, cfg: LoopConfig) -> tuple[dict, dict]:
@@ -50,7 +50,7 @@ def split_by_genre(balanced: dict, split=(0.8, 0.1, 0.1)) -> dict[str, list]:
         out['train'] += recs[:n_train]; out['validation'] += recs[n_train:n_train + n_val]; out['test'] += recs[n_train + n_val:]
     return out
 
-# %% ../nbs/02d_data.ipynb #caa1b6e2
+# %% ../nbs/02d_data.ipynb #ecd7971c
 def check_out_dir(out, flag: str = '--out') -> Path:
     "`out` as a folder this process can create or write, checked before any work: a one-line error naming `flag` otherwise."
     p = Path(out)
@@ -59,6 +59,21 @@ def check_out_dir(out, flag: str = '--out') -> Path:
     try: os.rmdir(tempfile.mkdtemp(prefix='.lyricloop-probe-', dir=near))   # the one sure test: write there
     except OSError as e: raise LyricLoopError(f"{flag} {p}: cannot write in {near} ({e.strerror})") from None
     return p
+
+def _alive(pid: int) -> bool:
+    "Whether process `pid` exists."
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: pass
+    return True
+
+def temp_sibling(out: Path) -> Path:
+    "A new temp folder beside `out` (named with this process's id), after removing those left by processes that were killed."
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for old in out.parent.glob(f'.{out.name}.tmp-*-*'):
+        pid = old.name[len(f'.{out.name}.tmp-'):].split('-')[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)): shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f'.{out.name}.tmp-{os.getpid()}-', dir=out.parent))
 
 def publish_dir(tmp: Path, out: Path):
     "Move the finished temp folder `tmp` (a sibling of `out`) to `out`, replacing an old one only now: two renames, never a half-written `out`."
@@ -80,7 +95,7 @@ def hold_lock(path, what: str, wait: bool = False):
     pid_file.write_text(f'{os.getpid()}\n')
     return lock
 
-# %% ../nbs/02d_data.ipynb #3827aabe
+# %% ../nbs/02d_data.ipynb #70d8e3e6
 def _features():
     "The `datasets` features of a prepared split (from `RECORD_SCHEMA`, the one schema of a record)."
     from datasets import Features
@@ -91,8 +106,7 @@ def _atomic_dir(out: Path, overwrite: bool):
     check_out_dir(out)
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise LyricLoopError(f"{out}: already exists and is not empty (pass overwrite=True / --overwrite to replace it)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f'.{out.name}.tmp-', dir=out.parent))
+    return temp_sibling(out)
 
 
 def _save_splits(parts: dict, out: Path, progress: bool = True):

@@ -107,7 +107,7 @@ def embedded_config(**kw) -> LoopConfig:
     "A `LoopConfig` for the embedded tiny model: its training defaults, then `kw` (a group given as a dict updates that group)."
     return LoopConfig(**EMBEDDED_TRAINING).replace(**kw)
 
-# %% ../nbs/04_embedded.ipynb #ae898428
+# %% ../nbs/04_embedded.ipynb #ab19f806
 def lyricloop_home() -> Path:
     "Where LyricLoop caches what it builds: `$LYRICLOOP_HOME` or `~/.cache/lyricloop`."
     return Path(os.environ.get('LYRICLOOP_HOME', Path.home()/'.cache'/'lyricloop'))
@@ -120,7 +120,7 @@ def _fingerprint(data_dir: Path, recipe: dict, seed: int) -> str:
 
 def build_embedded_model(data_dir, out_dir=None, recipe: dict = EMBEDDED_RECIPE, seed: int = 42, progress: bool = True) -> Path:
     "Build (or reuse the cached) tiny Gemma base for the prepared dataset at `data_dir`; return its directory."
-    from lyricloop.data import load_prepared, check_out_dir, publish_dir, hold_lock
+    from lyricloop.data import load_prepared, check_out_dir, publish_dir, hold_lock, temp_sibling
     dd, _ = load_prepared(data_dir)
     fp = _fingerprint(data_dir, recipe, seed)
     out = Path(out_dir) if out_dir else lyricloop_home()/f'embedded-{fp}'
@@ -131,7 +131,7 @@ def build_embedded_model(data_dir, out_dir=None, recipe: dict = EMBEDDED_RECIPE,
     lock = hold_lock(out.parent/f'.{out.name}.lock', str(out), wait=True)   # two processes building one base: one builds, one waits
     try:
         if done(): return out                                                  # built by the process we waited for
-        tmp = Path(tempfile.mkdtemp(prefix=f'.{out.name}.tmp-', dir=out.parent))
+        tmp = temp_sibling(out)
         try:
             t0 = time.time()
             train = list(dd['train'])

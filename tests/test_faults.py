@@ -66,3 +66,67 @@ def test_a_second_trainer_of_one_run_folder_is_told_who_holds_it(pipeline_run, t
     try: r = run([tool('lyricloop'), 'train', '--data', str(pipeline_run['data']), '--out', str(out), '--max-steps', '1'])
     finally: lock.release()
     one_line_error(r, f'{out}: in use by another process (pid {os.getpid()})')
+
+# --- kills: a SIGKILL at any point leaves the old state or the new one, and the rerun works ---
+
+def _killed_at(cmd, seconds, env=None):
+    "Start `cmd` in its own session and SIGKILL the whole group after `seconds`."
+    p = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    time.sleep(seconds)
+    try: os.killpg(p.pid, signal.SIGKILL)
+    except ProcessLookupError: pass
+    p.wait()
+
+def test_a_killed_prepare_leaves_the_old_dataset_or_the_new(tmp_path):
+    from lyricloop.data import data_fingerprint, load_prepared
+    out = tmp_path/'data'
+    cmd = lambda n: [tool('lyricloop'), 'prepare', '--out', str(out), '--per-genre', str(n), '--overwrite', '--quiet', '--workers', '2']
+    run(cmd(30), check=True); new = data_fingerprint(out)
+    t0 = time.time(); run(cmd(20), check=True); full = time.time() - t0; old = data_fingerprint(out)
+    seen = []
+    for frac in (0.3, 0.6, 0.8, 0.9, 0.97, 1.3):
+        _killed_at(cmd(30), full * frac)
+        now = data_fingerprint(out); load_prepared(out)          # always a whole dataset
+        assert now in (old, new); seen.append('new' if now == new else 'old')
+        if now == new: run(cmd(20), check=True)                  # back to the old one for the next kill
+    print('states after each kill:', seen, '; temp folders left:', len([p for p in tmp_path.iterdir() if '.tmp-' in p.name]))
+    assert 'old' in seen                                          # killed before it published at least once
+    run(cmd(30), check=True)
+    assert data_fingerprint(out) == new
+    assert [p.name for p in tmp_path.iterdir()] == ['data']      # the rerun cleared the killed runs' temp folders
+
+BUILD = "import sys; from lyricloop.embedded import build_embedded_model; print(build_embedded_model(sys.argv[1], progress=False))"
+
+@pytest.fixture
+def small_data(tmp_path):
+    data = tmp_path/'data'
+    run([tool('lyricloop'), 'prepare', '--out', str(data), '--per-genre', '10', '--quiet'], check=True)
+    return data
+
+def _bases(home: Path) -> list:
+    "The embedded bases in cache `home`, each checked to be whole."
+    found = sorted(home.glob('embedded-*')) if home.exists() else []
+    for b in found: assert (b/'model.safetensors').exists() and json.loads((b/'lyricloop_base.json').read_text())['fingerprint'] in b.name
+    return found
+
+def test_a_killed_base_build_leaves_no_base_or_a_whole_one(small_data, tmp_path):
+    env = dict(os.environ, LYRICLOOP_HOME=str(tmp_path/'home'))
+    t0 = time.time(); r = run([tool('python'), '-c', BUILD, str(small_data)], env=dict(env, LYRICLOOP_HOME=str(tmp_path/'timing')), check=True)
+    full = time.time() - t0
+    for frac in (0.3, 0.6, 0.85, 0.95):
+        _killed_at([tool('python'), '-c', BUILD, str(small_data)], full * frac, env)
+        assert len(_bases(tmp_path/'home')) <= 1
+    r = run([tool('python'), '-c', BUILD, str(small_data)], env=env, check=True)
+    assert [Path(r.stdout.strip())] == _bases(tmp_path/'home')
+    assert not [p for p in (tmp_path/'home').iterdir() if '.tmp-' in p.name]   # the killed builds' temp folders are gone
+    from lyricloop.environment import load_model_and_tokenizer
+    load_model_and_tokenizer(r.stdout.strip(), load_in_4bit=False)
+
+def test_two_processes_building_one_base_build_it_once(small_data, tmp_path):
+    env = dict(os.environ, LYRICLOOP_HOME=str(tmp_path/'home'))
+    ps = [subprocess.Popen([tool('python'), '-c', BUILD, str(small_data)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+          for _ in range(2)]
+    outs = [p.communicate(timeout=900) for p in ps]
+    assert all(p.returncode == 0 for p in ps), outs
+    assert outs[0][0] == outs[1][0] and [Path(outs[0][0].strip())] == _bases(tmp_path/'home')
+    assert sum('is writing it; waiting for it' in err for _, err in outs) == 1
