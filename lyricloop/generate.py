@@ -196,7 +196,7 @@ class CallbackStreamer(TextStreamer):
     def on_finalized_text(self, text: str, stream_end: bool = False):
         if text: self.callback(text)
 
-# %% ../nbs/06_generate.ipynb #931823fd
+# %% ../nbs/06_generate.ipynb #de24b0ab
 def check_request(genres: list, genre: str, song_map) -> tuple[str, list]:
     "The canonical genre and song map of a request, or a clear error naming the valid choices."
     match = {g.lower(): g for g in genres}
@@ -210,12 +210,12 @@ def run_genres(run) -> list:
     return LoopConfig.load(run.config).data.genres
 
 def check_run(run) -> dict:
-    "A trained run's provenance (`{}` for runs older than it), checking that the settings its adapter depends on (model, LoRA, genres) and its own base are what it was trained with."
+    "A trained run's provenance (`{}` for runs older than it), checking that the settings generation reads from its config (model, template, genres) and its own base are what it was trained with."
     run = RunDir(run)
     if not run.provenance.exists(): return {}
     prov = json.loads(run.provenance.read_text())
     was, now = flat_keys(prov['config']), flat_keys(LoopConfig.load(run.config).to_dict())
-    keys = [k for k in dict.fromkeys([*was, *now]) if k.startswith(('model.', 'lora.', 'data.genres', 'data.tag_to_genre'))]   # what the adapter depends on
+    keys = [k for k in dict.fromkeys([*was, *now]) if k.startswith(('model.', 'data.genres', 'data.tag_to_genre'))]   # what generation reads from it
     diff = [f"{k} is {now.get(k)!r}, was {was.get(k)!r}" for k in keys if was.get(k) != now.get(k)]
     if diff: raise LyricLoopError(f"{run.config}: changed since the run was trained ({'; '.join(diff[:5])}); restore it or retrain")
     meta, fp = run.base/'lyricloop_base.json', prov['base'].get('fingerprint')

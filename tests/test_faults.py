@@ -48,9 +48,9 @@ def test_a_copied_run_loads_without_its_base_or_the_cache(moved_run):
 def test_generate_names_what_changed_in_a_runs_config(pipeline_run, tmp_path):
     dst = tmp_path/'run'
     shutil.copytree(pipeline_run['run'], dst, ignore=shutil.ignore_patterns('checkpoints'))
-    cfg = json.loads((dst/'config.json').read_text()); cfg['lora']['r'] = 4
+    cfg = json.loads((dst/'config.json').read_text()); cfg['model']['template'] = 'structured'   # it was trained on 'compact' prompts
     (dst/'config.json').write_text(json.dumps(cfg))
-    one_line_error(run([tool('lyricloop'), 'generate', '--run', str(dst), '--genre', 'Pop']), 'changed since the run was trained', 'lora.r is 4, was 16')
+    one_line_error(run([tool('lyricloop'), 'generate', '--run', str(dst), '--genre', 'Pop']), 'changed since the run was trained', "model.template is 'structured', was 'compact'")
 
 def test_evaluate_refuses_data_the_run_was_not_trained_on(pipeline_run, tmp_path):
     other = tmp_path/'data'
