@@ -104,11 +104,13 @@ def section_budgets(tok, lyrics: list, q: float = 0.95) -> dict:
     pick = lambda v: sorted(v)[min(len(v) - 1, math.ceil(q * len(v)) - 1)]
     return {s: pick(v) for s, v in sizes.items()}
 
-# %% ../nbs/05_train.ipynb #7d6d2e8e
-def resolve_base(cfg: LoopConfig, data_dir, progress: bool = True) -> str:
-    "The model directory or hub id to fine-tune: the embedded default is built (or reused) from `data_dir`."
+# %% ../nbs/05_train.ipynb #00eb2892
+def resolve_base(cfg: LoopConfig, data_dir, progress: bool = True, run: RunDir | None = None) -> str:
+    "The model directory or hub id to fine-tune: the embedded default is the copy `run` carries if made from the same data, else built (or reused) from `data_dir`."
     if cfg.model.model_id == EMBEDDED:
-        from lyricloop.embedded import build_embedded_model
+        from lyricloop.embedded import build_embedded_model, embedded_fingerprint
+        meta = run.base/'lyricloop_base.json' if run is not None else None
+        if meta and meta.exists() and json.loads(meta.read_text()).get('fingerprint') == embedded_fingerprint(data_dir): return str(run.base)
         return str(build_embedded_model(data_dir, progress=progress))
     return resolve_model_path(cfg.model.model_id)
 
@@ -176,7 +178,7 @@ def _train(dd, data_dir, run: RunDir, cfg: LoopConfig, resume: bool, progress: b
     if ckpt is not None and run.provenance.exists():
         diff = data_differences(json.loads(run.provenance.read_text())['data']['fingerprint'], data_fingerprint(data_dir))
         if diff: raise LyricLoopError(f"{data_dir}: not the data {run.root} was trained on ({'; '.join(diff)}); resume it on that data, or choose another --out")
-    base = carry_base(resolve_base(cfg, data_dir, progress), run)
+    base = carry_base(resolve_base(cfg, data_dir, progress, run), run)   # a resumed run keeps its own base, even with the cache cleared
     hw = hardware()
     set_seed(cfg.seed)
     model, tok = load_model_and_tokenizer(base, load_in_4bit=cfg.model.load_in_4bit, for_training=True)

@@ -130,3 +130,32 @@ def test_two_processes_building_one_base_build_it_once(small_data, tmp_path):
     assert all(p.returncode == 0 for p in ps), outs
     assert outs[0][0] == outs[1][0] and [Path(outs[0][0].strip())] == _bases(tmp_path/'home')
     assert sum('is writing it; waiting for it' in err for _, err in outs) == 1
+
+def test_a_resumed_run_keeps_its_own_base_with_the_cache_cleared(small_data, tmp_path):
+    from lyricloop.embedded import embedded_config
+    embedded_config(training=dict(max_length=384, eval_steps=2, save_steps=2, logging_steps=1)).save(tmp_path/'cfg.json')
+    env = dict(os.environ, LYRICLOOP_HOME=str(tmp_path/'home'))
+    cmd = lambda steps, *x: [tool('lyricloop'), 'train', '--data', str(small_data), '--out', str(tmp_path/'run'), '--config', str(tmp_path/'cfg.json'),
+                             '--max-steps', str(steps), '--quiet', *x]
+    run(cmd(2), env=env, check=True)
+    shutil.rmtree(tmp_path/'home')
+    r = run(cmd(4, '--resume'), env=env, check=True)
+    assert 'resumed from checkpoint-2' in r.stdout and not (tmp_path/'home').exists()   # resumed on the run's own base: nothing rebuilt
+
+def test_ctrl_c_during_prepare_is_one_line_and_leaves_nothing(tmp_path):
+    from lyricloop.sample import write_genius_csv
+    big = write_genius_csv(tmp_path/'big.csv', 40000, seed=0)
+    out = tmp_path/'data'
+    cmd = [tool('lyricloop'), 'prepare', '--csv', str(big), '--out', str(out), '--quiet', '--workers', '2']
+    t0 = time.time(); run(cmd, check=True); full = time.time() - t0
+    shutil.rmtree(out)
+    interrupted = 0
+    for frac in (0.5, 0.8):
+        p = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        time.sleep(full * frac); os.killpg(p.pid, signal.SIGINT)   # as ^C does: the whole process group
+        _, err = p.communicate(timeout=120)
+        if p.returncode == 0: shutil.rmtree(out); continue         # it finished first
+        assert p.returncode == 130 and err.strip().splitlines() == ['lyricloop prepare: interrupted'], (p.returncode, err[-2000:])
+        assert sorted(p.name for p in tmp_path.iterdir()) == ['big.csv']
+        interrupted += 1
+    assert interrupted
