@@ -34,7 +34,7 @@ def info():
     print(f"hardware: {hardware()}")
     print(' · '.join(f"{m.__name__} {m.__version__}" for m in (torch, transformers, peft, trl, datasets)))
 
-# %% ../nbs/10_cli.ipynb #95b6bea8
+# %% ../nbs/10_cli.ipynb #ec4cd935
 @command
 def prepare(csv: str = None,            # Genius-schema CSV, .csv.gz, or a folder of them (default: the shipped sample)
             out: str = 'runs/data',     # output folder for the prepared dataset
@@ -61,6 +61,8 @@ def prepare(csv: str = None,            # Genius-schema CSV, .csv.gz, or a folde
     print(f"balanced: {st['per_genre']} songs per genre {st['balanced_by_genre']}")
     print(f"splits:   {', '.join(f'{k} {sum(v.values())}' for k, v in st['splits'].items())}")
     print(f"skipped:  {st['skipped']}")
+    if st['undecodable_rows']:
+        print("not UTF-8: " + '; '.join(f"{r['file']} row {r['row']}" + (f" (line {r['line']})" if r['line'] else '') for r in st['undecodable_rows']))
     print(f"saved to {out}")
 
 # %% ../nbs/10_cli.ipynb #d57c30ec
@@ -118,10 +120,10 @@ def generate(run: str = 'runs/run',           # a trained run folder (with adapt
         if n > 1: print(f"=== song {k + 1} (seed {s.seed}) ===")
         print(s.text, end='\n\n')
 
-# %% ../nbs/10_cli.ipynb #20ac433b
+# %% ../nbs/10_cli.ipynb #2d33f285
 @command
 def evaluate(run: str = 'runs/run',   # a trained run folder
-             data: str = None,        # its prepared dataset (default: RUN/../data)
+             data: str = None,        # its prepared dataset (default: where the run recorded it; checked by fingerprint)
              n_per_genre: int = 8,    # songs generated per genre and mode
              max_new_tokens: int = None, # token cap for free-mode songs (default: sized from the map)
              out: str = None,         # metrics file to write (default: RUN/metrics.json; a file it replaces is kept as *.previous.json)
@@ -136,7 +138,7 @@ def evaluate(run: str = 'runs/run',   # a trained run folder
     for g, p in m['perplexity'].items():
         print(f"{g:<8} perplexity base {p['base']:7.2f}  tuned {p['tuned']:6.2f}   lyric lines: base {p['lyric_base']:7.2f}  tuned {p['lyric_tuned']:6.2f}")
     for mode, v in m['modes'].items(): print(summary_line(mode, v))
-    if out is None: run_figures(run, data)
+    if out is None: run_figures(run, m['data'])
     print(f"wrote {target}" + ('' if out else f" and {Path(run)/'figures'}/"))
     if old is not None:
         prev = target.with_name(target.stem + '.previous.json'); prev.write_text(dumps(old, indent=2))
@@ -203,7 +205,7 @@ def export(run: str = 'runs/run',   # a trained run folder
     print(f"wrote the {'merged model' if merge else 'adapter'} of {run} to {p} ({size:.1f} MB)")
     if push: print(f"pushed to {push_export(p, push, private=private or None)}")
 
-# %% ../nbs/10_cli.ipynb #2018b731
+# %% ../nbs/10_cli.ipynb #c0be93a9
 def _usage() -> str:
     "The top-level help text listing every sub-command."
     width = max(map(len, COMMANDS))
@@ -229,9 +231,12 @@ def main(argv: list[str] | None = None) -> int:
     args.pop('pdb', None); args.pop('xtra', None)
     quiet_libraries()   # one bar per long stage, no library chatter (see Progress)
     try: fn(**args)
-    except (LyricLoopError, FileNotFoundError) as e:
+    except (LyricLoopError, OSError) as e:   # OSError: a missing file, a full disk, a folder that cannot be written
         print(f"lyricloop {name}: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"lyricloop {name}: interrupted", file=sys.stderr)
+        return 130
     return 0
 
 # %% ../nbs/10_cli.ipynb #349e0831

@@ -201,7 +201,7 @@ def check_libraries(self: LoopConfig):
         except (TypeError, ValueError) as e: raise LyricLoopError(f"LoopConfig.{name}: {e}") from None
     return self
 
-# %% ../nbs/00_config.ipynb #a70ea674
+# %% ../nbs/00_config.ipynb #967e9cb2
 class RunDir:
     "The folder layout of one run."
     def __init__(self, root): self.root = Path(root)
@@ -219,6 +219,10 @@ class RunDir:
     def history(self): return self.root/'history.json'
     @property
     def metrics(self): return self.root/'metrics.json'
+    @property
+    def base(self): return self.root/'base'                  # the run's own copy of a locally built base
+    @property
+    def provenance(self): return self.root/'provenance.json'  # what the run was trained from: data and base fingerprints, config
     def create(self):
         "Create the run's folders and return `self`."
         for d in (self.root, self.checkpoints, self.adapter, self.figures): d.mkdir(parents=True, exist_ok=True)

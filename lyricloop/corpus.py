@@ -13,10 +13,10 @@ from .config import LyricLoopError
 from .clean import REQUIRED_COLUMNS
 
 # %% auto #0
-__all__ = ['MIN_PIECE_BYTES', 'csv_files', 'read_header', 'locate_csv_error', 'iter_batches', 'Prefetch', 'row_starts',
-           'default_workers', 'plan_pieces', 'deal_pieces']
+__all__ = ['MIN_PIECE_BYTES', 'csv_files', 'read_header', 'locate_csv_error', 'decode_batch', 'iter_batches', 'row_lines',
+           'Prefetch', 'row_starts', 'default_workers', 'plan_pieces', 'deal_pieces']
 
-# %% ../nbs/02b_corpus.ipynb #e80409d8
+# %% ../nbs/02b_corpus.ipynb #e322bac8
 def csv_files(path) -> list[Path]:
     "The CSV files at `path`: the file itself, or every `*.csv` / `*.csv.gz` in a folder."
     p = Path(path)
@@ -27,24 +27,26 @@ def csv_files(path) -> list[Path]:
     if not p.exists(): raise LyricLoopError(f"{p}: no such file")
     return [p]
 
-def _open_text(path: Path):
-    "Open a .csv or .csv.gz as text."
-    return gzip.open(path, 'rt', newline='', encoding='utf-8') if path.name.endswith('.gz') else open(path, newline='', encoding='utf-8')
+def _open_text(path: Path, errors: str = 'strict'):
+    "Open a .csv or .csv.gz as UTF-8 text, handling undecodable bytes by `errors`."
+    kw = dict(newline='', encoding='utf-8', errors=errors)
+    return gzip.open(path, 'rt', **kw) if path.name.endswith('.gz') else open(path, **kw)
 
 def read_header(path: Path, required=REQUIRED_COLUMNS) -> list[str]:
     "The column names of CSV `path`, checking that `required` ones are there."
     try:
-        with _open_text(path) as f: header = next(csv.reader(f), None)
-    except (OSError, UnicodeDecodeError, EOFError) as e: raise LyricLoopError(f"{path}: cannot read: {e}") from None
+        with _open_text(path, 'replace') as f: header = next(csv.reader(f), None)   # a bad byte in a data row is the scan's business
+    except (OSError, EOFError, csv.Error) as e: raise LyricLoopError(f"{path}: cannot read: {e}") from None
     if not header: raise LyricLoopError(f"{path}: empty file, expected a header row")
+    if any('\ufffd' in c for c in header): raise LyricLoopError(f"{path}: the header row (line 1) is not UTF-8 text")
     missing = [c for c in required if c not in header]
     if missing: raise LyricLoopError(f"{path}: missing required column(s) {', '.join(missing)} (found: {', '.join(header)})")
     return header
 
-# %% ../nbs/02b_corpus.ipynb #35535863
+# %% ../nbs/02b_corpus.ipynb #5e33a30b
 def locate_csv_error(path: Path) -> str:
     "Re-scan `path` with Python's csv module and describe the first malformed row (row and line numbers)."
-    with _open_text(path) as f:
+    with _open_text(path, 'replace') as f:
         r = csv.reader(f, strict=True)
         try: n = len(next(r))
         except csv.Error as e: return f"header (line 1): {e}"
@@ -58,25 +60,71 @@ def locate_csv_error(path: Path) -> str:
             row, start = row + 1, r.line_num + 1
 
 def _read_options(columns, header=None, block_size: int = 1 << 21) -> dict:
-    "Arrow CSV options: `columns` as non-null strings; `header` names the columns of a piece that starts past the header row."
+    "Arrow CSV options: `columns` as non-null raw bytes (decoded per batch); `header` names the columns of a piece that starts past the header row."
     return dict(read_options=pacsv.ReadOptions(block_size=block_size, use_threads=False, column_names=header),  # 2 MB blocks: Arrow's buffers grow with the block
                 parse_options=pacsv.ParseOptions(newlines_in_values=True),
-                convert_options=pacsv.ConvertOptions(include_columns=list(columns), column_types={c: pa.string() for c in columns},
+                convert_options=pacsv.ConvertOptions(include_columns=list(columns), column_types={c: pa.binary() for c in columns},
                                                      strings_can_be_null=False, quoted_strings_can_be_null=False))
 
-def iter_batches(path: Path, columns, start: int = 0, end: int | None = None, header: list[str] | None = None):
-    "Stream CSV `path`, or its bytes `start:end` cut at row starts, as Arrow record batches of `columns` (as strings); `header`: the file's column names, if already read."
+def _as_utf8(c: pa.Array) -> pa.Array | None:
+    "Bytes column `c` as a string column (a zero-copy view, validated), or None if some value is not UTF-8."
+    s = c.view(pa.string())
+    try: s.validate(full=True); return s
+    except pa.ArrowInvalid: return None
+
+def decode_batch(b: pa.RecordBatch) -> tuple[pa.RecordBatch, list[int]]:
+    "Batch `b` of bytes columns as UTF-8 strings, without its rows that hold undecodable bytes, and those rows' indices."
+    cols = [_as_utf8(c) for c in b.columns]
+    if all(c is not None for c in cols): return pa.RecordBatch.from_arrays(cols, names=b.schema.names), []
+    def ok(v):
+        try: v.decode('utf-8'); return True
+        except UnicodeDecodeError: return False
+    good = np.ones(b.num_rows, bool)
+    for c, s in zip(b.columns, cols):
+        if s is None: good &= np.array([v is None or ok(v) for v in c.to_pylist()])   # only a batch with a bad row pays this
+    return decode_batch(b.filter(pa.array(good)))[0], np.flatnonzero(~good).tolist()
+
+def _decoded(reader, path: Path, start: int, undecodable: list | None):
+    "The batches of `reader` decoded, the piece's row numbers (from 0) of rows dropped as undecodable added to `undecodable`."
+    row = 0
+    for raw in reader:
+        b, bad = decode_batch(raw)
+        if bad and undecodable is None:
+            raise LyricLoopError(f"{path}: row {row + bad[0] + 1}{f' after byte {start}' if start else ''} is not UTF-8 text")
+        if bad: undecodable.extend(row + i for i in bad)
+        row += raw.num_rows
+        yield b
+
+def iter_batches(path: Path, columns, start: int = 0, end: int | None = None, header: list[str] | None = None,
+                 undecodable: list | None = None):
+    "Stream CSV `path`, or its bytes `start:end` cut at row starts, as Arrow record batches of `columns` (as strings); `header`: the file's column names, if already read; rows with undecodable bytes are dropped and their numbers added to `undecodable` (an error if None)."
     header = header or read_header(path, columns)
     try:
         if start == 0 and end is None:
-            with pacsv.open_csv(str(path), **_read_options(columns)) as reader: yield from reader
+            with pacsv.open_csv(str(path), **_read_options(columns)) as reader: yield from _decoded(reader, path, start, undecodable)
         else:  # a piece of a file: Arrow reads just those bytes; a piece past the first gets the header's names
             with pa.OSFile(str(path)) as f, pacsv.open_csv(f.get_stream(start, (end or f.size()) - start),
                                                           **_read_options(columns, header if start else None)) as reader:
-                yield from reader
+                yield from _decoded(reader, path, start, undecodable)
     except pa.ArrowInvalid as e:
         if start or end is not None: raise  # in a piece, maybe a wrong cut: the caller re-reads the whole file
         raise LyricLoopError(f"{path}: broken CSV at {locate_csv_error(path)} (arrow: {str(e).splitlines()[0][:120]})") from None
+
+def row_lines(path: Path, rows, max_bytes: int = 256 << 20) -> dict[int, int]:
+    "The line on which each of the data `rows` (numbered from 1) of CSV `path` starts; none for a file over `max_bytes` (a Python-speed pass)."
+    want, out = set(rows), {}
+    if not want or path.stat().st_size > max_bytes: return out
+    with _open_text(path, 'replace') as f:
+        r, row, start = csv.reader(f), 1, 2
+        try:
+            next(r, None)
+            for _ in r:
+                if row in want:
+                    out[row] = start
+                    if len(out) == len(want): break
+                row, start = row + 1, r.line_num + 1
+        except csv.Error: pass
+    return out
 
 # %% ../nbs/02b_corpus.ipynb #8fd910fc
 class Prefetch:

@@ -15,7 +15,7 @@ from .sections import SECTIONS, FALLBACK_SECTION, HEADER_LINE
 # %% auto #0
 __all__ = ['SPECIAL_TOKENS', 'GEMMA_CHAT_TEMPLATE', 'EMBEDDED_RECIPE', 'EMBEDDED_TRAINING', 'header_tokens', 'train_tokenizer',
            'embedded_gemma_config', 'base_text', 'base_conversation', 'token_chunks', 'pretrain_base',
-           'embedded_config', 'lyricloop_home', 'build_embedded_model']
+           'embedded_config', 'lyricloop_home', 'embedded_fingerprint', 'build_embedded_model']
 
 # %% ../nbs/04_embedded.ipynb #9078c893
 SPECIAL_TOKENS = ['<pad>', '<eos>', '<bos>', '<unk>', '<start_of_turn>', '<end_of_turn>']
@@ -107,36 +107,42 @@ def embedded_config(**kw) -> LoopConfig:
     "A `LoopConfig` for the embedded tiny model: its training defaults, then `kw` (a group given as a dict updates that group)."
     return LoopConfig(**EMBEDDED_TRAINING).replace(**kw)
 
-# %% ../nbs/04_embedded.ipynb #fe1cd1c9
+# %% ../nbs/04_embedded.ipynb #b8bd7dc5
 def lyricloop_home() -> Path:
     "Where LyricLoop caches what it builds: `$LYRICLOOP_HOME` or `~/.cache/lyricloop`."
     return Path(os.environ.get('LYRICLOOP_HOME', Path.home()/'.cache'/'lyricloop'))
 
-def _fingerprint(data_dir: Path, recipe: dict, seed: int) -> str:
-    "A short hash of the dataset's training split and the recipe."
+def embedded_fingerprint(data_dir, recipe: dict = EMBEDDED_RECIPE, seed: int = 42) -> str:
+    "A short hash of what an embedded base is made from: the dataset's training split, the recipe, the seed."
     h = hashlib.sha256(json.dumps(dict(recipe=recipe, seed=seed), sort_keys=True).encode())
     for f in sorted((Path(data_dir)/'train').glob('data-*.arrow')): h.update(f.read_bytes())   # not the cache-*.arrow files `map` adds
     return h.hexdigest()[:12]
 
 def build_embedded_model(data_dir, out_dir=None, recipe: dict = EMBEDDED_RECIPE, seed: int = 42, progress: bool = True) -> Path:
     "Build (or reuse the cached) tiny Gemma base for the prepared dataset at `data_dir`; return its directory."
-    from lyricloop.data import load_prepared
+    from lyricloop.data import load_prepared, check_out_dir, publish_dir, hold_lock, temp_sibling
     dd, _ = load_prepared(data_dir)
-    out = Path(out_dir) if out_dir else lyricloop_home()/f'embedded-{_fingerprint(data_dir, recipe, seed)}'
-    if (out/'config.json').exists() and (out/'model.safetensors').exists(): return out
+    fp = embedded_fingerprint(data_dir, recipe, seed)
+    out = Path(out_dir) if out_dir else lyricloop_home()/f'embedded-{fp}'
+    done = lambda: (out/'config.json').exists() and (out/'model.safetensors').exists()
+    if done(): return out
+    check_out_dir(out, 'base folder')
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f'.{out.name}.tmp-', dir=out.parent))
+    lock = hold_lock(out.parent/f'.{out.name}.lock', str(out), wait=True)   # two processes building one base: one builds, one waits
     try:
-        t0 = time.time()
-        train = list(dd['train'])
-        prompts = [build_prompt(r['genre'], r['song_map'], theme=r['title'], template=t) for r in train for t in TEMPLATES]
-        tok = train_tokenizer([base_text(r['lyrics']) for r in train] + [r['title'] for r in train] + prompts, recipe['vocab_size'])
-        loss = pretrain_base([base_conversation(r) for r in train], tok, tmp, recipe, seed, progress,
-                             validation=[base_conversation(r) for r in dd['validation']])
-        (tmp/'lyricloop_base.json').write_text(json.dumps(dict(recipe=recipe, seed=seed, data=str(data_dir), **loss,
-                                                               seconds=round(time.time() - t0, 1)), indent=2))
-        if out.exists(): shutil.rmtree(out)
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True); raise
+        if done(): return out                                                  # built by the process we waited for
+        tmp = temp_sibling(out)
+        try:
+            t0 = time.time()
+            train = list(dd['train'])
+            prompts = [build_prompt(r['genre'], r['song_map'], theme=r['title'], template=t) for r in train for t in TEMPLATES]
+            tok = train_tokenizer([base_text(r['lyrics']) for r in train] + [r['title'] for r in train] + prompts, recipe['vocab_size'])
+            loss = pretrain_base([base_conversation(r) for r in train], tok, tmp, recipe, seed, progress,
+                                 validation=[base_conversation(r) for r in dd['validation']])
+            (tmp/'lyricloop_base.json').write_text(json.dumps(dict(recipe=recipe, seed=seed, data=str(data_dir), fingerprint=fp, **loss,
+                                                                   seconds=round(time.time() - t0, 1)), indent=2))
+            publish_dir(tmp, out)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True); raise
+    finally: lock.release()
     return out

@@ -8,8 +8,8 @@ import difflib, functools, re
 from .config import LyricLoopError
 
 # %% auto #0
-__all__ = ['SECTIONS', 'FALLBACK_SECTION', 'SECTION_ALIASES', 'HEADER_LINE', 'HEADER_START', 'normalize_section', 'header_of',
-           'parse_sections', 'song_map', 'section_headers', 'normalize_headers', 'parse_song_map']
+__all__ = ['SECTIONS', 'FALLBACK_SECTION', 'SECTION_ALIASES', 'HEADER_LINE', 'HEADER_START', 'MAX_SECTIONS', 'normalize_section',
+           'header_of', 'parse_sections', 'song_map', 'section_headers', 'normalize_headers', 'parse_song_map']
 
 # %% ../nbs/00a_sections.ipynb #879866c2
 SECTIONS = ('Intro', 'Verse', 'Pre-Chorus', 'Chorus', 'Post-Chorus', 'Bridge', 'Interlude', 'Breakdown', 'Drop', 'Outro')
@@ -86,15 +86,18 @@ def normalize_headers(lyrics: str, raw: list | None = None) -> tuple[str, list[s
     parts[1::2] = [f'[{h}]' for h in section_headers(found)]
     return ''.join(parts), found
 
-# %% ../nbs/00a_sections.ipynb #8a6e71cf
+# %% ../nbs/00a_sections.ipynb #ae388cba
+MAX_SECTIONS = 64
+
 def parse_song_map(text: str | list[str]) -> list[str]:
     "Canonical sections of a user-written song map; a clear error for empty maps or unknown sections."
-    if isinstance(text, (list, tuple)): parts = list(text)
+    if isinstance(text, (list, tuple)): parts = [str(p) for p in text]
     else:
         t = re.sub(r'(?i)\b(pre|post|build)-(chorus|hook|up)\b', r'\1 \2', text.strip())  # keep Pre-Chorus whole
         parts = re.split(r'\s*(?:,|;|\||->|→|-)\s*|\]\s*\[', t)
     parts = [p.strip().strip('[]').strip() for p in parts if p and p.strip().strip('[]').strip()]
     if not parts: raise LyricLoopError("song map is empty: give sections like 'Verse, Chorus, Verse, Chorus'")
+    if len(parts) > MAX_SECTIONS: raise LyricLoopError(f"song map has {len(parts)} sections; at most {MAX_SECTIONS} (a long song has about 12)")
     out = []
     for p in parts:
         sec = normalize_section(p)

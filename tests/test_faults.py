@@ -1,0 +1,161 @@
+"Faults and hostile input, run as a user would: path errors are one line and status 2, a killed `prepare` or base build leaves the old state or the new one."
+import json, os, shutil, signal, subprocess, sys, time
+from pathlib import Path
+import pytest
+from conftest import run, tool, ROOT
+
+def one_line_error(r, *words):
+    "`r` failed with status 2 and one stderr line holding `words`, no traceback."
+    assert r.returncode == 2, (r.returncode, r.stdout[-2000:], r.stderr[-2000:])
+    errors = [l for l in r.stderr.splitlines() if l.startswith('lyricloop ')]   # libraries may log notices of their own above it
+    assert len(errors) == 1 and ': error: ' in errors[0] and 'Traceback' not in r.stderr, r.stderr[-2000:]
+    for w in words: assert w in errors[0], errors[0]
+
+def test_output_paths_that_cannot_be_folders(tmp_path):
+    f = tmp_path/'file.txt'; f.write_text('x')
+    one_line_error(run([tool('lyricloop'), 'prepare', '--out', str(f), '--quiet']), '--out', 'file.txt is a file, not a folder')
+    one_line_error(run([tool('lyricloop'), 'prepare', '--out', '/sys/lyricloop-data', '--quiet']), 'cannot write in /sys')
+    one_line_error(run([tool('lyricloop'), 'train', '--data', str(tmp_path/'none'), '--out', str(f)]), 'not a prepared dataset')
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['file.txt'] and f.read_text() == 'x'
+
+def test_train_out_is_checked_before_any_work(tmp_path):
+    data = tmp_path/'data'
+    run([tool('lyricloop'), 'prepare', '--out', str(data), '--per-genre', '10', '--quiet'], check=True)
+    f = tmp_path/'file.txt'; f.write_text('x')
+    t0 = time.time()
+    one_line_error(run([tool('lyricloop'), 'train', '--data', str(data), '--out', str(f/'run')]), '--out', 'file.txt is a file')
+    assert time.time() - t0 < 60   # refused up front, not after building a base
+
+# --- runs: portable, checked against their data, one trainer per folder ---
+
+@pytest.fixture
+def moved_run(pipeline_run, tmp_path):
+    "The session's run copied alone to another folder, with the base it was trained from moved away and an empty cache."
+    dst = tmp_path/'elsewhere'/'run'
+    shutil.copytree(pipeline_run['run'], dst, ignore=shutil.ignore_patterns('checkpoints'))
+    away = Path(str(pipeline_run['base']) + '.away')
+    Path(pipeline_run['base']).rename(away)
+    try: yield dst, dict(os.environ, LYRICLOOP_HOME=str(tmp_path/'empty-home'))
+    finally: away.rename(pipeline_run['base'])
+
+def test_a_copied_run_loads_without_its_base_or_the_cache(moved_run):
+    run_dir, env = moved_run
+    assert json.loads((run_dir/'adapter'/'adapter_config.json').read_text())['base_model_name_or_path'] == 'base'
+    r = run([tool('lyricloop'), 'generate', '--run', str(run_dir), '--genre', 'Pop', '--song-map', 'Verse, Chorus'], env=env, check=True)
+    assert '[Verse 1]' in r.stdout and '[Chorus]' in r.stdout
+    assert not (Path(env['LYRICLOOP_HOME'])).exists()   # nothing rebuilt
+
+def test_generate_names_what_changed_in_a_runs_config(pipeline_run, tmp_path):
+    dst = tmp_path/'run'
+    shutil.copytree(pipeline_run['run'], dst, ignore=shutil.ignore_patterns('checkpoints'))
+    cfg = json.loads((dst/'config.json').read_text()); cfg['model']['template'] = 'structured'   # it was trained on 'compact' prompts
+    (dst/'config.json').write_text(json.dumps(cfg))
+    one_line_error(run([tool('lyricloop'), 'generate', '--run', str(dst), '--genre', 'Pop']), 'changed since the run was trained', "model.template is 'structured', was 'compact'")
+
+def test_evaluate_refuses_data_the_run_was_not_trained_on(pipeline_run, tmp_path):
+    other = tmp_path/'data'
+    run([tool('lyricloop'), 'prepare', '--out', str(other), '--per-genre', '20', '--quiet'], check=True)
+    r = run([tool('lyricloop'), 'evaluate', '--run', str(pipeline_run['run']), '--data', str(other), '--n-per-genre', '1', '--out', str(tmp_path/'m.json')])
+    one_line_error(r, 'not the data', 'train has 80 songs, was 160', 'data.per_genre is 20, was 40')
+    assert not (tmp_path/'m.json').exists()
+
+def test_a_second_trainer_of_one_run_folder_is_told_who_holds_it(pipeline_run, tmp_path):
+    from lyricloop.data import hold_lock
+    out = tmp_path/'run'; out.mkdir()
+    lock = hold_lock(out/'.lock', str(out))
+    try: r = run([tool('lyricloop'), 'train', '--data', str(pipeline_run['data']), '--out', str(out), '--max-steps', '1'])
+    finally: lock.release()
+    one_line_error(r, f'{out}: in use by another process (pid {os.getpid()})')
+
+# --- kills: a SIGKILL at any point leaves the old state or the new one, and the rerun works ---
+
+def _killed_at(cmd, seconds, env=None):
+    "Start `cmd` in its own session and SIGKILL the whole group after `seconds`."
+    p = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    time.sleep(seconds)
+    try: os.killpg(p.pid, signal.SIGKILL)
+    except ProcessLookupError: pass
+    p.wait()
+
+def test_a_killed_prepare_leaves_the_old_dataset_or_the_new(tmp_path):
+    from lyricloop.data import data_fingerprint, load_prepared
+    out = tmp_path/'data'
+    cmd = lambda n: [tool('lyricloop'), 'prepare', '--out', str(out), '--per-genre', str(n), '--overwrite', '--quiet', '--workers', '2']
+    run(cmd(30), check=True); new = data_fingerprint(out)
+    t0 = time.time(); run(cmd(20), check=True); full = time.time() - t0; old = data_fingerprint(out)
+    seen = []
+    for frac in (0.3, 0.6, 0.8, 0.9, 0.97, 1.3):
+        _killed_at(cmd(30), full * frac)
+        now = data_fingerprint(out); load_prepared(out)          # always a whole dataset
+        assert now in (old, new); seen.append('new' if now == new else 'old')
+        if now == new: run(cmd(20), check=True)                  # back to the old one for the next kill
+    print('states after each kill:', seen, '; temp folders left:', len([p for p in tmp_path.iterdir() if '.tmp-' in p.name]))
+    assert 'old' in seen                                          # killed before it published at least once
+    run(cmd(30), check=True)
+    assert data_fingerprint(out) == new
+    assert [p.name for p in tmp_path.iterdir()] == ['data']      # the rerun cleared the killed runs' temp folders
+
+BUILD = "import sys; from lyricloop.embedded import build_embedded_model; print(build_embedded_model(sys.argv[1], progress=False))"
+
+@pytest.fixture
+def small_data(tmp_path):
+    data = tmp_path/'data'
+    run([tool('lyricloop'), 'prepare', '--out', str(data), '--per-genre', '10', '--quiet'], check=True)
+    return data
+
+def _bases(home: Path) -> list:
+    "The embedded bases in cache `home`, each checked to be whole."
+    found = sorted(home.glob('embedded-*')) if home.exists() else []
+    for b in found: assert (b/'model.safetensors').exists() and json.loads((b/'lyricloop_base.json').read_text())['fingerprint'] in b.name
+    return found
+
+def test_a_killed_base_build_leaves_no_base_or_a_whole_one(small_data, tmp_path):
+    env = dict(os.environ, LYRICLOOP_HOME=str(tmp_path/'home'))
+    t0 = time.time(); r = run([tool('python'), '-c', BUILD, str(small_data)], env=dict(env, LYRICLOOP_HOME=str(tmp_path/'timing')), check=True)
+    full = time.time() - t0
+    for frac in (0.3, 0.6, 0.85, 0.95):
+        _killed_at([tool('python'), '-c', BUILD, str(small_data)], full * frac, env)
+        assert len(_bases(tmp_path/'home')) <= 1
+    r = run([tool('python'), '-c', BUILD, str(small_data)], env=env, check=True)
+    assert [Path(r.stdout.strip())] == _bases(tmp_path/'home')
+    assert not [p for p in (tmp_path/'home').iterdir() if '.tmp-' in p.name]   # the killed builds' temp folders are gone
+    from lyricloop.environment import load_model_and_tokenizer
+    load_model_and_tokenizer(r.stdout.strip(), load_in_4bit=False)
+
+def test_two_processes_building_one_base_build_it_once(small_data, tmp_path):
+    env = dict(os.environ, LYRICLOOP_HOME=str(tmp_path/'home'))
+    ps = [subprocess.Popen([tool('python'), '-c', BUILD, str(small_data)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+          for _ in range(2)]
+    outs = [p.communicate(timeout=900) for p in ps]
+    assert all(p.returncode == 0 for p in ps), outs
+    assert outs[0][0] == outs[1][0] and [Path(outs[0][0].strip())] == _bases(tmp_path/'home')
+    assert sum('is writing it; waiting for it' in err for _, err in outs) == 1
+
+def test_a_resumed_run_keeps_its_own_base_with_the_cache_cleared(small_data, tmp_path):
+    from lyricloop.embedded import embedded_config
+    embedded_config(training=dict(max_length=384, eval_steps=2, save_steps=2, logging_steps=1)).save(tmp_path/'cfg.json')
+    env = dict(os.environ, LYRICLOOP_HOME=str(tmp_path/'home'))
+    cmd = lambda steps, *x: [tool('lyricloop'), 'train', '--data', str(small_data), '--out', str(tmp_path/'run'), '--config', str(tmp_path/'cfg.json'),
+                             '--max-steps', str(steps), '--quiet', *x]
+    run(cmd(2), env=env, check=True)
+    shutil.rmtree(tmp_path/'home')
+    r = run(cmd(4, '--resume'), env=env, check=True)
+    assert 'resumed from checkpoint-2' in r.stdout and not (tmp_path/'home').exists()   # resumed on the run's own base: nothing rebuilt
+
+def test_ctrl_c_during_prepare_is_one_line_and_leaves_nothing(tmp_path):
+    from lyricloop.sample import write_genius_csv
+    big = write_genius_csv(tmp_path/'big.csv', 40000, seed=0)
+    out = tmp_path/'data'
+    cmd = [tool('lyricloop'), 'prepare', '--csv', str(big), '--out', str(out), '--quiet', '--workers', '2']
+    t0 = time.time(); run(cmd, check=True); full = time.time() - t0
+    shutil.rmtree(out)
+    interrupted = 0
+    for frac in (0.5, 0.8):
+        p = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        time.sleep(full * frac); os.killpg(p.pid, signal.SIGINT)   # as ^C does: the whole process group
+        _, err = p.communicate(timeout=120)
+        if p.returncode == 0: shutil.rmtree(out); continue         # it finished first
+        assert p.returncode == 130 and err.strip().splitlines() == ['lyricloop prepare: interrupted'], (p.returncode, err[-2000:])
+        assert sorted(p.name for p in tmp_path.iterdir()) == ['big.csv']
+        interrupted += 1
+    assert interrupted
