@@ -22,14 +22,15 @@ _EMBED = re.compile(r'\d*\s*Embed\s*\Z')
 _ADS = re.compile(r'You might also like|See [^\n]{1,80}? Live\s*Get tickets as low as \$\d+')
 _ODD_SPACES = str.maketrans({**dict.fromkeys('\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000\t', ' '),
                              **dict.fromkeys('\u200b\u200c\u200d\u2060\ufeff')})   # zero-width characters: removed
-_GLUED = re.compile(r'\[[^\[\]\n]{1,80}\][ \t]*(?=\n|\Z)')
+_HEADER = r'\[[^\[\]\n]{1,80}\]'
+_GLUED = re.compile(rf'(?:{_HEADER}[ \t]*)+(?=\n|\Z)')   # a run of headers: all of them move, not just the last
 _SPACES, _LINE_EDGES, _BLANKS = re.compile(' {2,}'), re.compile(' *\n *'), re.compile('\n{3,}')
 _BEFORE_HEADER = re.compile(r'\n+(?=\[[^\[\]\n]{1,80}\]$)', re.M)
 
 def _unglue(m):
-    "A header glued to the end of a lyric line, moved onto its own line."
+    "Headers glued to the end of a lyric line, each moved onto its own line."
     i = m.start()
-    return m[0] if i == 0 or m.string[i - 1] == '\n' else '\n' + m[0].rstrip(' \t')
+    return m[0] if i == 0 or m.string[i - 1] == '\n' else '\n' + '\n'.join(re.findall(_HEADER, m[0]))
 
 def _drop_embed(t: str) -> str:
     "`t` (ending in `Embed`) without its `\\d*\\s*Embed` tail: what `_EMBED.sub('', t)` gives, without a regex attempt at every character."
@@ -44,7 +45,7 @@ def clean_lyrics(text: str | None) -> str:
     t = text.replace('\r\n', '\n').replace('\r', '\n')
     t = _CONTRIB.sub('', t, count=1)
     # each costly pass runs only when a cheap test says it can match: this runs on every sampled song
-    if (e := t.rstrip()).endswith('Embed'): t = _drop_embed(e)
+    while (e := t.rstrip()).endswith('Embed'): t = _drop_embed(e)   # a loop: what is left must not end in `Embed` either
     if 'You might also like' in t or 'Get tickets' in t: t = _ADS.sub('\n', t)
     t = t.translate(_ODD_SPACES) if not t.isascii() else t.replace('\t', ' ')
     t = _GLUED.sub(_unglue, t)

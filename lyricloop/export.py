@@ -11,44 +11,51 @@ import torch
 from . import __version__
 from .config import LoopConfig, LyricLoopError, RunDir
 from .environment import can_load_4bit, load_model_and_tokenizer, _first_line, _looks_local
-from .generate import LyricGenerator, run_genres
+from .generate import LyricGenerator, run_genres, run_base
 
 # %% auto #0
-__all__ = ['EXPORT_INFO', 'run_base', 'export_info', 'model_card', 'export_adapter', 'merged_model', 'export_merged',
-           'export_run', 'hub_token', 'push_export', 'resolve_source', 'load_generator']
+__all__ = ['EXPORT_INFO', 'CARRIED_BASE', 'export_base', 'export_info', 'model_card', 'export_adapter', 'merged_model',
+           'export_merged', 'export_run', 'hub_token', 'push_export', 'resolve_source', 'load_generator']
 
 # %% ../nbs/09b_export.ipynb #d19f70dc
 EXPORT_INFO = 'lyricloop.json'
 
-def run_base(run) -> str:
-    "The base model a run's adapter was trained on, as the adapter records it."
+CARRIED_BASE = 'base'
+
+def export_base(run) -> str:
+    "The base an export of `run` names: its hub id, or `CARRIED_BASE` when the run carries its base (the export then carries it too)."
     run = RunDir(run)
     run_genres(run.root)                       # a clear error for a run without an adapter
-    return json.loads((run.adapter/'adapter_config.json').read_text())['base_model_name_or_path']
+    base = Path(run_base(run.root))
+    return CARRIED_BASE if base.resolve() == run.base.resolve() else str(base)
 
 def export_info(run, merged: bool) -> dict:
     "The `lyricloop.json` of an export of `run`: its config, section budgets and base."
     run = RunDir(run)
     summary = run.root/'train_summary.json'
     budgets = json.loads(summary.read_text()).get('section_tokens') if summary.exists() else None
-    return dict(lyricloop=__version__, run=run.root.resolve().name, base_model=run_base(run.root), merged=merged,
+    return dict(lyricloop=__version__, run=run.root.resolve().name, base_model=export_base(run.root), merged=merged,
                 config=LoopConfig.load(run.config).to_dict(), section_tokens=budgets)
 
 # %% ../nbs/09b_export.ipynb #e69d4df0
 def model_card(info: dict, name: str) -> str:
     "A model card (`README.md`) for an exported folder described by `info`, loaded from `name` (a hub repo id or a folder)."
     base, merged = info['base_model'], info['merged']
-    on_hub = not _looks_local(base) and not Path(base).exists()
+    carried = base == CARRIED_BASE
+    on_hub = not carried and not _looks_local(base) and not Path(base).exists()
     meta = ['---', f"library_name: {'transformers' if merged else 'peft'}", 'tags: [lyricloop, lyrics, songwriting, lora]']
     if on_hub: meta.append(f'base_model: {base}')
     c = info['config']
     about = [f"# {name}", '', f"A LyricLoop songwriting model ({'merged' if merged else 'LoRA adapter'}): lyrics for a genre and a song map.",
              '', f"- genres: {', '.join(c['data']['genres'])}", f"- prompt template: {c['model']['template']}",
-             f"- base: `{base}`" + ('' if on_hub else ' (a local model: not on the hub)'), f"- LyricLoop {info['lyricloop']}", '']
+             (f"- base: carried in this folder (`{base}/`)" if carried else f"- base: `{base}`" + ('' if on_hub else ' (a local model: not on the hub)')), f"- LyricLoop {info['lyricloop']}", '']
     if merged: load = ["from transformers import AutoModelForCausalLM, AutoTokenizer",
                        f"model = AutoModelForCausalLM.from_pretrained('{name}')", f"tok = AutoTokenizer.from_pretrained('{name}')"]
     else: load = ["from transformers import AutoModelForCausalLM, AutoTokenizer", "from peft import PeftModel",
-                  f"model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained('{base}'), '{name}')",
+                  *(([f"path = '{name}'"] if _looks_local(name) or Path(name).exists() else
+                     ["from huggingface_hub import snapshot_download", f"path = snapshot_download('{name}')"]) +
+                    [f"model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(f'{{path}}/{base}'), path)"] if carried
+                   else [f"model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained('{base}'), '{name}')"]),
                   f"tok = AutoTokenizer.from_pretrained('{name}')"]
     use = ['```python', *load, '```', '', 'With LyricLoop (the song map enforced, streaming UI):', '', '```bash', f"lyricloop app --run {name}", '```']
     return '\n'.join(meta + ['---', ''] + about + use) + '\n'
@@ -77,6 +84,7 @@ def export_adapter(run, out, overwrite: bool = False, repo: str | None = None) -
     run, info = RunDir(run), export_info(run, merged=False)
     with _atomic_dir(out, overwrite) as tmp:
         shutil.copytree(run.adapter, tmp, dirs_exist_ok=True)
+        if info['base_model'] == CARRIED_BASE: shutil.copytree(run.base, tmp/CARRIED_BASE)   # the adapter records it as `base`, relative
         (tmp/EXPORT_INFO).write_text(json.dumps(info, indent=2) + '\n')
         (tmp/'README.md').write_text(model_card(info, repo or str(out)))
     return Path(out)
@@ -162,7 +170,7 @@ def load_generator(source, base: str | None = None, device: str | None = None) -
         adapter = None if info['merged'] else p
     cfg = LoopConfig.from_dict(info['config'], source=str(p/EXPORT_INFO))
     four = cfg.model.load_in_4bit and can_load_4bit(device)[0]
-    weights = str(p) if adapter is None else base or info['base_model']
+    weights = str(p) if adapter is None else base or (str(p/CARRIED_BASE) if info['base_model'] == CARRIED_BASE else info['base_model'])
     try: model, _ = load_model_and_tokenizer(weights, load_in_4bit=four, device=device)
     except LyricLoopError as e:
         if adapter is None: raise

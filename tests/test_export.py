@@ -34,7 +34,9 @@ def test_adapter_export_loads_with_peft_and_through_load_generator(pipeline_run,
     run([tool('lyricloop'), 'export', '--run', str(pipeline_run['run']), '--out', str(out)], check=True)
     info = json.loads((out/'lyricloop.json').read_text())
     assert (out/'adapter_model.safetensors').exists() and not info['merged']
-    PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(info['base_model']), out)
+    assert info['base_model'] == 'base' and (out/'base'/'config.json').exists()      # the embedded base travels with the adapter
+    PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(f"{out}/{info['base_model']}"), out)   # as its model card says
+    assert f"from_pretrained(f'{{path}}/base'), path)" in (out/'README.md').read_text()
     assert load_generator(out).generate(**REQUEST)[0].text == run_song
 
 def test_export_refuses_to_overwrite_and_replaces_with_overwrite(pipeline_run, tmp_path):

@@ -7,7 +7,7 @@ from lyricloop.sections import (SECTIONS, FALLBACK_SECTION, MAX_SECTIONS, normal
 from lyricloop.clean import clean_lyrics
 from lyricloop.generate import format_song
 
-CASES = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+CASES = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)   # the same cases every run: CI is not a lottery
 # text that looks like lyrics: headers, brackets, separators, odd spaces and newlines, and anything else
 PIECES = st.sampled_from(['[', ']', '\n', '\r\n', '\r', ' ', '\t', '\u00a0', '\u200b', ',', '-', '->', '|', ';', ':', 'x2', '(', ')',
                           'Verse', 'verse 1', 'Chorus', 'Hook', 'Pre-Chorus', 'Bridge', 'Outro', 'Intro', 'la la', 'Embed', '12Embed',
