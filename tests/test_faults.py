@@ -159,3 +159,8 @@ def test_ctrl_c_during_prepare_is_one_line_and_leaves_nothing(tmp_path):
         assert sorted(p.name for p in tmp_path.iterdir()) == ['big.csv']
         interrupted += 1
     assert interrupted
+
+def test_evaluate_out_is_checked_before_any_work(pipeline_run, tmp_path):
+    t0 = time.time()
+    one_line_error(run([tool('lyricloop'), 'evaluate', '--run', str(pipeline_run['run']), '--out', str(tmp_path)]), 'is a folder; give a file name')
+    assert time.time() - t0 < 60
