@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 from . import __version__
 from .config import LoopConfig, LyricLoopError, RunDir
+from .data import check_out_dir, temp_sibling, publish_dir
 from .environment import can_load_4bit, load_model_and_tokenizer, _first_line, _looks_local
 from .generate import LyricGenerator, run_genres, run_base
 
@@ -63,20 +64,14 @@ def model_card(info: dict, name: str) -> str:
 # %% ../nbs/09b_export.ipynb #77f33781
 @contextmanager
 def _atomic_dir(out, overwrite: bool = False):
-    "A temporary folder beside `out` that replaces `out` when the block finishes, and is removed if it fails."
-    out = Path(out)
-    if out.exists() and not overwrite and (out.is_file() or any(out.iterdir())):
+    "A temporary folder beside `out` that replaces `out` when the block finishes, and is removed if it fails (Data's `temp_sibling` and `publish_dir`)."
+    out = check_out_dir(out)
+    if out.exists() and not overwrite and any(out.iterdir()):
         raise LyricLoopError(f"{out}: already exists; choose another --out or pass --overwrite")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f'.{out.name}.tmp-', dir=out.parent))
-    try:
-        yield tmp
-        old = out.with_name(f'.{out.name}.old-{os.getpid()}') if out.exists() else None
-        if old: out.rename(old)
-        tmp.rename(out)
-        if old: shutil.rmtree(old) if old.is_dir() else old.unlink()
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True); raise
+    tmp = temp_sibling(out)                    # also clears the temp folders of exports that were killed
+    try: yield tmp
+    except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise
+    publish_dir(tmp, out)
 
 # %% ../nbs/09b_export.ipynb #2dbb63e9
 def export_adapter(run, out, overwrite: bool = False, repo: str | None = None) -> Path:

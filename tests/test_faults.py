@@ -164,3 +164,17 @@ def test_evaluate_out_is_checked_before_any_work(pipeline_run, tmp_path):
     t0 = time.time()
     one_line_error(run([tool('lyricloop'), 'evaluate', '--run', str(pipeline_run['run']), '--out', str(tmp_path)]), 'is a folder; give a file name')
     assert time.time() - t0 < 60
+
+def test_a_killed_export_or_evaluation_leaves_the_old_output_or_the_new(pipeline_run, tmp_path):
+    "SIGKILL `export --merge` and `evaluate --out` at several points: each output is absent or whole, and the rerun works and leaves no temp folder."
+    run_dir, merged, metrics = str(pipeline_run['run']), tmp_path/'merged', tmp_path/'metrics.json'
+    export = [tool('lyricloop'), 'export', '--run', run_dir, '--out', str(merged), '--merge', '--overwrite']
+    evaluate = [tool('lyricloop'), 'evaluate', '--run', run_dir, '--n-per-genre', '1', '--out', str(metrics), '--quiet']
+    for t in (2, 5, 9):
+        _killed_at(export, t)
+        assert not merged.exists() or {'model.safetensors', 'config.json', 'lyricloop.json'} <= {p.name for p in merged.iterdir()}
+        _killed_at(evaluate, t * 3)
+        assert not metrics.exists() or 'modes' in json.loads(metrics.read_text())
+    run(export, check=True); run(evaluate, check=True)
+    assert (merged/'model.safetensors').exists() and 'modes' in json.loads(metrics.read_text())
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith('.merged.')]   # the killed exports' temp folders are cleared
