@@ -133,7 +133,8 @@ def evaluate(run: str = 'runs/run',   # a trained run folder
     from lyricloop.metrics import evaluate as evaluate_run, summary_line
     from lyricloop.viz import run_figures
     target = Path(out) if out else Path(run)/'metrics.json'
-    old = loads(target.read_text()) if target.exists() else None
+    try: old = loads(target.read_text()) if target.is_file() else None   # what this run will replace (a folder is refused below)
+    except ValueError: old = None                                        # not JSON: replaced, not kept
     m = evaluate_run(run, data, n_per_genre=n_per_genre, max_new_tokens=max_new_tokens, out=out, progress=not quiet)
     for g, p in m['perplexity'].items():
         print(f"{g:<8} perplexity base {p['base']:7.2f}  tuned {p['tuned']:6.2f}   lyric lines: base {p['lyric_base']:7.2f}  tuned {p['lyric_tuned']:6.2f}")
