@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_cli.ipynb #0bbbc4c1
 from __future__ import annotations
-import sys, re, difflib, warnings
+import sys, re, difflib
 from pathlib import Path
 from fastcore.script import call_parse, anno_parser
 from fastcore.imports import in_ipython

@@ -4,7 +4,7 @@
 
 # %% ../nbs/09b_export.ipynb #4257506f
 from __future__ import annotations
-import json, os, shutil, tempfile, warnings
+import json, os, shutil, warnings
 from contextlib import contextmanager
 from pathlib import Path
 import torch

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00b_progress.ipynb #7fd8471a
 from __future__ import annotations
-import logging, os, sys, warnings
+import os, sys, warnings
 from tqdm.auto import tqdm
 from tqdm.std import tqdm as std_tqdm
 
