@@ -124,7 +124,7 @@ def generate(run: str = 'runs/run',           # a trained run folder (with adapt
 @command
 def evaluate(run: str = 'runs/run',   # a trained run folder
              data: str = None,        # its prepared dataset (default: where the run recorded it; checked by fingerprint)
-             n_per_genre: int = 8,    # songs generated per genre and mode
+             n_per_genre: int = 20,   # songs generated per genre and mode
              max_new_tokens: int = None, # token cap for free-mode songs (default: sized from the map)
              out: str = None,         # metrics file to write (default: RUN/metrics.json; a file it replaces is kept as *.previous.json)
              quiet: bool = False):    # no progress bars

@@ -44,6 +44,7 @@ class DataConfig:
     max_lyric_chars: int = 6000              # longer lyrics are dropped as 'too long'
     min_sections: int = 2                    # songs with fewer section headers are dropped
     split: list = field(default_factory=lambda: [0.8, 0.1, 0.1])   # train / validation / test fractions
+    remap_share: float = 0.5                 # share of training songs rearranged into another song's map when training (map augmentation)
 
 @dataclass
 class ModelConfig:
@@ -131,6 +132,7 @@ def _validate(self: LoopConfig):
     if any(not isinstance(x, (int, float)) or isinstance(x, bool) or x < 0 for x in d.split): bad('data.split', f"fractions must be numbers >= 0, got {d.split}")
     if not math.isclose(sum(d.split), 1.0, abs_tol=1e-6): bad('data.split', f"fractions must sum to 1, got {sum(d.split):g}")
     if d.split[0] <= 0: bad('data.split', "the train fraction must be > 0")
+    if not 0 <= d.remap_share <= 1: bad('data.remap_share', f"must be in [0, 1], got {d.remap_share}")
     if not 0 <= self.lora.lora_dropout < 1: bad('lora.lora_dropout', f"must be in [0, 1), got {self.lora.lora_dropout}")
     tm = self.lora.target_modules
     if not tm or not all(isinstance(x, str) and x for x in tm): bad('lora.target_modules', "must be a non-empty list of module names")

@@ -157,7 +157,8 @@ def resolve_model_path(model_id: str) -> str:
 
 # %% ../nbs/01_environment.ipynb #35a99b8e
 def load_model_and_tokenizer(model_id: str, load_in_4bit: bool = True, device: str | None = None,
-                             dtype: torch.dtype | None = None, for_training: bool = False):
+                             dtype: torch.dtype | None = None, for_training: bool = False,
+                             attn_implementation: str | None = None):
     "Load `model_id` (hub id or local dir) and its tokenizer the way this hardware allows."
     from transformers import AutoModelForCausalLM, AutoTokenizer
     path = resolve_model_path(model_id)
@@ -169,6 +170,7 @@ def load_model_and_tokenizer(model_id: str, load_in_4bit: bool = True, device: s
         if ok: quant = bnb_config(torch.bfloat16 if dtype == torch.bfloat16 and device != 'cpu' else torch.float32)
         else: warnings.warn(f"4-bit loading requested but {why}: loading in {str(dtype).replace('torch.', '')}, plain LoRA", stacklevel=2)
     kw = dict(dtype=dtype, trust_remote_code=False, use_safetensors=True)
+    if attn_implementation: kw['attn_implementation'] = attn_implementation   # e.g. FlashAttention for packed training (see Training)
     if quant is not None: kw.update(quantization_config=quant, device_map={'': 0 if device == 'cuda' else device})
     try:
         tok = AutoTokenizer.from_pretrained(path, trust_remote_code=False)

@@ -17,8 +17,8 @@ from .sections import header_of, parse_sections, song_map
 # %% auto #0
 __all__ = ['MODES', 'edit_distance', 'structure_score', 'rhymes', 'rhyme_density', 'syllables', 'line_syllables', 'distinct_n',
            'repeated_line_rate', 'craft', 'fit_genre_classifier', 'genre_fidelity', 'lyric_vocabulary', 'junk_line',
-           'junk_rate', 'shared_line_rate', 'spread', 'perplexity_by_genre', 'song_metrics', 'evaluation_requests',
-           'training_data', 'evaluate', 'summary_line']
+           'junk_rate', 'shared_line_rate', 'spread', 'perplexity_by_genre', 'token_probabilities', 'song_metrics',
+           'evaluation_requests', 'training_data', 'evaluate', 'summary_line']
 
 # %% ../nbs/07_metrics.ipynb #efe7b644
 def edit_distance(a: list, b: list) -> int:
@@ -211,6 +211,16 @@ def perplexity_by_genre(model, tok, records, template: str = 'structured', batch
     return {g: dict(perplexity=math.exp(nll[g] / count[g]), lyric_perplexity=math.exp(lnll[g] / lcount[g]) if lcount[g] else None,
                     tokens=count[g], lyric_tokens=lcount[g]) for g in nll}
 
+# %% ../nbs/07_metrics.ipynb #b73c9d2d
+@torch.no_grad()
+def token_probabilities(model, tok, record: dict, template: str = 'structured', max_length: int = 1024) -> list[tuple[str, float]]:
+    "(token text, probability `model` gives it) for each lyric-line token of prepared `record`'s completion, in order."
+    ids, _, lyric = _encode(tok, training_example(record, template), max_length)
+    model.eval()
+    x = torch.tensor([ids], device=model.device)
+    p = model(input_ids=x).logits[0, :-1].float().softmax(-1).gather(1, x[0, 1:, None])[:, 0].tolist()
+    return [(tok.decode([ids[i]]), p[i - 1]) for i in range(1, len(ids)) if lyric[i]]
+
 # %% ../nbs/07_metrics.ipynb #4518c4ef
 MODES = ('base-free', 'tuned-free', 'tuned-constrained')
 
@@ -257,7 +267,7 @@ def training_data(run, data=None) -> Path:
     if diff: raise LyricLoopError(f"{data}: not the data {run.root} was trained on ({'; '.join(diff)}); its test split would not be held out")
     return Path(data)
 
-def evaluate(run, data=None, n_per_genre: int = 8, max_new_tokens: int | None = None, batch_size: int = 8, seed: int | None = None,
+def evaluate(run, data=None, n_per_genre: int = 20, max_new_tokens: int | None = None, batch_size: int = 8, seed: int | None = None,
              out=None, progress: bool = True) -> dict:
     "Perplexity (base vs tuned, same test texts) and, for each mode, genre fidelity, adherence and craft of songs written for the same requests; writes `out` (default: the run's `metrics.json`)."
     from lyricloop.data import load_prepared, check_out_dir

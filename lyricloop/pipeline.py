@@ -120,7 +120,8 @@ def run_pipeline(out, cfg: LoopConfig | None = None, csv=None, base_recipe: dict
 
     from lyricloop.metrics import evaluate, summary_line
     key = stage_key('evaluate', key, n_per_genre, max_new_tokens)
-    stage(f"evaluate: perplexity base vs tuned; genre, map and craft of {n_per_genre} songs per genre and mode")
+    stage(f"evaluate: perplexity base vs tuned; genre, map and craft of {n_per_genre} songs per genre and mode"
+          + (" (lyricloop evaluate writes 20 by default)" if n_per_genre < 20 else ""))
     asked = lambda: {k: json.loads(RunDir(res['run']).metrics.read_text()).get(k) for k in ('n_per_genre', 'max_new_tokens')} == dict(n_per_genre=n_per_genre, max_new_tokens=max_new_tokens)
     if step('evaluate', key, RunDir(res['run']).metrics, valid=asked):   # `lyricloop evaluate` may have rewritten it with other settings
         evaluate(res['run'], res['data'], n_per_genre=n_per_genre, max_new_tokens=max_new_tokens, progress=progress); m.done('evaluate', key)

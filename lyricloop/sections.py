@@ -9,7 +9,8 @@ from .config import LyricLoopError
 
 # %% auto #0
 __all__ = ['SECTIONS', 'FALLBACK_SECTION', 'SECTION_ALIASES', 'HEADER_LINE', 'HEADER_START', 'MAX_SECTIONS', 'normalize_section',
-           'header_of', 'parse_sections', 'song_map', 'section_headers', 'normalize_headers', 'parse_song_map']
+           'header_of', 'parse_sections', 'song_map', 'section_headers', 'normalize_headers', 'parse_song_map',
+           'remap_lyrics']
 
 # %% ../nbs/00a_sections.ipynb #879866c2
 SECTIONS = ('Intro', 'Verse', 'Pre-Chorus', 'Chorus', 'Post-Chorus', 'Bridge', 'Interlude', 'Breakdown', 'Drop', 'Outro')
@@ -108,3 +109,25 @@ def parse_song_map(text: str | list[str]) -> list[str]:
             raise LyricLoopError(f"unknown section '{p}' in song map{hint} (sections: {', '.join(SECTIONS)})")
         out.append(sec)
     return out
+
+# %% ../nbs/00a_sections.ipynb #493acb5e
+def remap_lyrics(lyrics: str, song_map: list[str], seed: int = 0) -> str:
+    "`lyrics` rearranged into `song_map` from its own sections (verses in order, repeats reused, a missing type made from its lines)."
+    import random
+    rng = random.Random(seed)
+    secs = [(normalize_section(h), ls) for h, ls in parse_sections(lyrics) if h is not None and ls]
+    if not secs: raise LyricLoopError("remap_lyrics: the lyrics have no section with lines")
+    by_type = {}
+    for t, ls in secs: by_type.setdefault(t, []).append(ls)
+    verses = by_type.get('Verse') or [ls for _, ls in secs]
+    couplets = [v[i:i + 2] for v in verses for i in range(0, len(v) - 1, 2)] or verses
+    hook = (by_type.get('Chorus') or verses)[0][:1]
+    made, count, out = {}, {}, []
+    for t, h in zip(song_map, section_headers(song_map)):
+        k = count.get(t, 0); count[t] = k + 1
+        if t == 'Verse': ls = verses[k % len(verses)]
+        elif t in by_type: ls = by_type[t][0]
+        elif t in ('Intro', 'Outro'): ls = hook
+        else: ls = made.setdefault(t, couplets[rng.randrange(len(couplets))])
+        out.append(f'[{h}]\n' + '\n'.join(ls))
+    return '\n\n'.join(out)

@@ -12,10 +12,11 @@ from .data import load_prepared, check_out_dir, publish_dir, hold_lock, temp_sib
 from .environment import hardware, load_model_and_tokenizer, resolve_model_path
 from .progress import use_progress
 from .prompts import training_example
+from .sections import remap_lyrics
 
 # %% auto #0
-__all__ = ['lora_config', 'sft_config', 'LossHistory', 'load_history', 'check_run_dir', 'last_checkpoint', 'check_prompt_length',
-           'section_budgets', 'resolve_base', 'carry_base', 'train']
+__all__ = ['lora_config', 'sft_config', 'packing_attention', 'LossHistory', 'load_history', 'check_run_dir', 'last_checkpoint',
+           'check_prompt_length', 'section_budgets', 'map_augmented', 'resolve_base', 'carry_base', 'train']
 
 # %% ../nbs/05_train.ipynb #84a89559
 def lora_config(cfg: LoopConfig):
@@ -24,15 +25,21 @@ def lora_config(cfg: LoopConfig):
     return LoraConfig(**cfg.lora)
 
 # %% ../nbs/05_train.ipynb #3b191f31
-def sft_config(cfg: LoopConfig, output_dir, device: str, use_4bit: bool, progress: bool = True):
-    "The trl `SFTConfig` of `cfg` for this hardware."
+def sft_config(cfg: LoopConfig, output_dir, device: str, use_4bit: bool, progress: bool = True, packing: bool | None = None):
+    "The trl `SFTConfig` of `cfg` for this hardware (`packing`: whether to pack, if not `cfg`'s own setting)."
     from trl import SFTConfig
     t = cfg.training
     return SFTConfig(**{**dict(per_device_eval_batch_size=t.per_device_train_batch_size), **t,
-        'optim': t.optim if use_4bit else 'adamw_torch', 'gradient_checkpointing': t.gradient_checkpointing and device == 'cuda',
+        'optim': t.optim if use_4bit else 'adamw_torch', 'packing': t.packing if packing is None else packing, 'gradient_checkpointing': t.gradient_checkpointing and device == 'cuda',
         'bf16': device == 'cuda' and torch.cuda.is_bf16_supported(), 'use_cpu': device == 'cpu', 'output_dir': str(output_dir),
         'completion_only_loss': True, 'eval_strategy': 'steps', 'save_strategy': 'steps', 'report_to': [],
         'seed': cfg.seed, 'data_seed': cfg.seed, 'disable_tqdm': not progress, 'dataloader_num_workers': 0})
+
+# %% ../nbs/05_train.ipynb #a34fdd15
+def packing_attention(device: str) -> str | None:
+    "The attention implementation packed training uses on `device`: FlashAttention 2 on CUDA where `flash_attn` is installed, else None (train with padding)."
+    import importlib.util
+    return 'flash_attention_2' if device == 'cuda' and importlib.util.find_spec('flash_attn') is not None else None
 
 # %% ../nbs/05_train.ipynb #02daf670
 from transformers import TrainerCallback
@@ -64,7 +71,7 @@ def load_history(path, upto_step: int | None = None) -> list:
 # %% ../nbs/05_train.ipynb #5c6e52f3
 _RUN_KEYS = ('model.model_id', 'model.template', 'data.genres', 'lora', 'training.learning_rate', 'training.lr_scheduler_type',
              'training.warmup_steps', 'training.per_device_train_batch_size', 'training.gradient_accumulation_steps',
-             'training.max_length', 'training.packing', 'seed')   # what a resumed run must share with the one it continues
+             'training.max_length', 'training.packing', 'data.remap_share', 'seed')   # what a resumed run must share with the one it continues
 
 def _setting(d: dict, key: str):
     "The value at dotted `key` of a config dict."
@@ -104,6 +111,22 @@ def section_budgets(tok, lyrics: list, q: float = 0.95) -> dict:
             sizes.setdefault(normalize_section(h), []).append(n); sizes.setdefault('*', []).append(n)
     pick = lambda v: sorted(v)[min(len(v) - 1, math.ceil(q * len(v)) - 1)]
     return {s: pick(v) for s, v in sizes.items()}
+
+# %% ../nbs/05_train.ipynb #b1a17b85
+def map_augmented(records: list, share: float, seed: int = 42) -> list:
+    "`records` with a `share` of them rearranged into a map drawn evenly from those the records use (maps of one song only left out when others repeat)."
+    import random
+    from collections import Counter
+    rng = random.Random(seed)
+    used = Counter(tuple(r['song_map']) for r in records)
+    maps = sorted(m for m, n in used.items() if n > 1) or sorted(used)   # one-off maps (a scrape's oddities) are not spread around
+    out = []
+    for r in records:
+        if rng.random() < share:
+            m = list(rng.choice(maps))
+            r = dict(r, song_map=m, lyrics=remap_lyrics(r['lyrics'], m, seed=rng.randrange(1 << 30)))
+        out.append(r)
+    return out
 
 # %% ../nbs/05_train.ipynb #00eb2892
 def resolve_base(cfg: LoopConfig, data_dir, progress: bool = True, run: RunDir | None = None) -> str:
@@ -181,17 +204,21 @@ def _train(dd, data_dir, run: RunDir, cfg: LoopConfig, resume: bool, progress: b
     base = carry_base(resolve_base(cfg, data_dir, progress, run), run)   # a resumed run keeps its own base, even with the cache cleared
     hw = hardware()
     set_seed(cfg.seed)
-    model, tok = load_model_and_tokenizer(base, load_in_4bit=cfg.model.load_in_4bit, for_training=True)
+    attention = packing_attention(hw.device) if cfg.training.packing else None   # packs only where attention needs no dense mask
+    model, tok = load_model_and_tokenizer(base, load_in_4bit=cfg.model.load_in_4bit, for_training=True, attn_implementation=attention)
     if '<end_of_turn>' in tok.get_vocab(): tok.eos_token = '<end_of_turn>'
     model.config.eos_token_id = tok.eos_token_id
     cols = dd['train'].column_names
-    ex = {s: dd[s].map(lambda r: training_example(r, cfg.model.template), remove_columns=cols) for s in ('train', 'validation')}
+    from datasets import Dataset
+    songs = dict(train=Dataset.from_list(map_augmented(list(dd['train']), cfg.data.remap_share, cfg.seed), features=dd['train'].features),
+                 validation=dd['validation'])
+    ex = {s: songs[s].map(lambda r: training_example(r, cfg.model.template), remove_columns=cols) for s in songs}
     prompt_len = check_prompt_length(tok, ex['train'], cfg.training.max_length)
     run.create(); cfg.save(run.config)
     tmp = run.provenance.with_name('provenance.json.tmp'); tmp.write_text(json.dumps(_provenance(cfg, data_dir, base, run), indent=2)); tmp.replace(run.provenance)
     use_4bit = model.loaded_in_4bit
     model = get_peft_model(model, lora_config(cfg))
-    args = sft_config(cfg, run.checkpoints, hw.device, use_4bit, progress)
+    args = sft_config(cfg, run.checkpoints, hw.device, use_4bit, progress, packing=attention is not None)
     history = LossHistory(run.history, load_history(run.history, int(ckpt.name.split('-')[-1])) if ckpt else [])
     trainer = SFTTrainer(model=model, args=args, train_dataset=ex['train'], eval_dataset=ex['validation'], processing_class=tok,
                          callbacks=[history])
@@ -204,6 +231,7 @@ def _train(dd, data_dir, run: RunDir, cfg: LoopConfig, resume: bool, progress: b
     _save_adapter(trainer.model, tok, run.adapter, run.root)
     evals = [r['loss'] for r in history.rows if r['split'] == 'validation']
     summary = dict(base=_portable_base(base, run.root), hardware=str(hw), steps=trainer.state.global_step, section_tokens=section_budgets(tok, dd['train']['lyrics']), resumed_from=ckpt.name if ckpt else None,
+                   packing=args.packing, attention=attention or getattr(model.config, '_attn_implementation', None),
                    train_loss=out_.training_loss, first_eval_loss=evals[0], final_eval_loss=final_eval, prompt_tokens_max=prompt_len,
                    seconds=round(time.time() - t0, 1), trainable_params=sum(p.numel() for p in model.parameters() if p.requires_grad),
                    train_runtime=out_.metrics.get('train_runtime'),

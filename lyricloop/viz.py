@@ -11,7 +11,7 @@ from plotly.subplots import make_subplots
 
 # %% auto #0
 __all__ = ['GEN_METRICS', 'FIDELITY_MODES', 'genre_distribution', 'loss_curves', 'perplexity_figure', 'generation_metrics',
-           'genre_confusion', 'genre_accuracy', 'save_figure', 'run_figures']
+           'genre_confusion', 'genre_accuracy', 'token_confidence', 'save_figure', 'run_figures']
 
 # %% ../nbs/08_viz.ipynb #1356b4c7
 def genre_distribution(stats: dict, tag_to_genre: dict | None = None) -> go.Figure:
@@ -79,6 +79,16 @@ def genre_accuracy(metrics: dict, modes=FIDELITY_MODES) -> go.Figure:
     if k: fig.add_hline(y=1 / k, line_dash='dot', annotation_text=f'chance (1/{k})')
     return fig.update_layout(title='Genre fidelity by mode: does the requested genre show?', barmode='group', yaxis_title='score',
                              yaxis_range=[0, 1.05], template='plotly_white')
+
+# %% ../nbs/08_viz.ipynb #72817376
+def token_confidence(rows: dict, n: int = 24, title: str = 'Probability of each lyric token') -> go.Figure:
+    "Heatmap of `{row label: [(token, probability), ...]}`: a row per label, the first `n` tokens; colour the probability, text the token."
+    labels = list(rows)[::-1]                                   # the first label on top
+    cells = [list(rows[k][:n]) + [('', None)] * (n - len(rows[k][:n])) for k in labels]
+    fig = go.Figure(go.Heatmap(z=[[q for _, q in r] for r in cells], text=[[t.replace('\n', ' ') for t, _ in r] for r in cells],
+                               y=labels, x=list(range(1, n + 1)), texttemplate='%{text}', zmin=0, zmax=1, colorscale='Viridis',
+                               colorbar=dict(title='p(token)'), hovertemplate='%{y}, token %{x} %{text}: %{z:.2f}<extra></extra>'))
+    return fig.update_layout(title=title, xaxis_title='lyric token', height=120 + 28 * len(labels))
 
 # %% ../nbs/08_viz.ipynb #85af0d69
 def save_figure(fig: go.Figure, path) -> list[Path]:
