@@ -44,7 +44,7 @@ class DataConfig:
     max_lyric_chars: int = 6000              # longer lyrics are dropped as 'too long'
     min_sections: int = 2                    # songs with fewer section headers are dropped
     split: list = field(default_factory=lambda: [0.8, 0.1, 0.1])   # train / validation / test fractions
-    remap_share: float = 0.5                 # share of training songs rearranged into another song's map when training (map augmentation)
+    remap_share: float = 0.5                 # share of training songs rearranged into another map the corpus uses, when training (map augmentation)
 
 @dataclass
 class ModelConfig:
