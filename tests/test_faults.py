@@ -147,8 +147,11 @@ def test_ctrl_c_during_prepare_is_one_line_and_leaves_nothing(tmp_path):
     big = write_genius_csv(tmp_path/'big.csv', 40000, seed=0)
     out = tmp_path/'data'
     cmd = [tool('lyricloop'), 'prepare', '--csv', str(big), '--out', str(out), '--quiet', '--workers', '2']
-    t0 = time.time(); run(cmd, check=True); full = time.time() - t0
-    shutil.rmtree(out)
+    full = []
+    for _ in range(2):                  # the warm run's time: a cold first run measured under load outlasts the runs it times
+        t0 = time.time(); run(cmd, check=True); full.append(time.time() - t0)
+        shutil.rmtree(out)
+    full = min(full)
     interrupted = 0
     for frac in (0.5, 0.8):
         p = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
