@@ -10,8 +10,9 @@ from pathlib import Path
 from fastcore.basics import patch, AttrDict
 
 # %% auto #0
-__all__ = ['DEFAULT_TAG_TO_GENRE', 'EMBEDDED', 'TEMPLATES', 'GEMMA_TARGET_MODULES', 'LORA', 'TRAINING', 'GENERATION',
-           'LyricLoopError', 'DataConfig', 'ModelConfig', 'LoopConfig', 'RunDir']
+__all__ = ['DEFAULT_TAG_TO_GENRE', 'EDM_ARTISTS', 'SAMPLE_EDM_ARTISTS', 'DEFAULT_GENRE_ARTISTS', 'EMBEDDED', 'TEMPLATES',
+           'GEMMA_TARGET_MODULES', 'LORA', 'TRAINING', 'GENERATION', 'LyricLoopError', 'DataConfig', 'ModelConfig',
+           'LoopConfig', 'RunDir']
 
 # %% ../nbs/00_config.ipynb #527f05af
 class LyricLoopError(ValueError):
@@ -19,6 +20,13 @@ class LyricLoopError(ValueError):
 
 # %% ../nbs/00_config.ipynb #d5077a93
 DEFAULT_TAG_TO_GENRE = {'pop': 'Pop', 'rap': 'Rap', 'rock': 'Rock', 'rb': 'R&B', 'country': 'Country'}
+EDM_ARTISTS = ('Avicii', 'Calvin Harris', 'David Guetta', 'Marshmello', 'The Chainsmokers', 'Zedd', 'Martin Garrix', 'Kygo', 'Skrillex',
+               'Diplo', 'Major Lazer', 'Tiësto', 'Alesso', 'Swedish House Mafia', 'Daft Punk', 'deadmau5', 'Disclosure', 'Flume', 'ILLENIUM',
+               'Alan Walker', 'Afrojack', 'Hardwell', 'Armin van Buuren', 'Steve Aoki', 'Porter Robinson', 'Madeon', 'Kaskade', 'Galantis',
+               'Clean Bandit', 'Robin Schulz', 'DJ Snake', 'Lost Frequencies', 'Don Diablo', 'Oliver Heldens', 'Above & Beyond', 'Gryffin',
+               'ODESZA', 'RÜFÜS DU SOL', 'Fred again..', 'Kaytranada', 'Jax Jones', 'Sigala', 'Joel Corry', 'Meduza', 'Tchami', 'Fisher')
+SAMPLE_EDM_ARTISTS = ('DJ Voltage', 'Pulse Theory', 'Neon Circuit', 'Bassline Kid', 'Strobe Avenue', 'Kilohertz', 'Laser Bloom', 'Subwave')
+DEFAULT_GENRE_ARTISTS = {'EDM': [*EDM_ARTISTS, *SAMPLE_EDM_ARTISTS]}
 EMBEDDED = 'embedded'  # model_id meaning "the tiny Gemma built locally from the corpus"
 TEMPLATES = ('structured', 'compact')
 GEMMA_TARGET_MODULES = ('q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj')
@@ -36,7 +44,8 @@ GENERATION = dict(temperature=0.8, top_p=0.95, repetition_penalty=1.1, max_new_t
 class DataConfig:
     "Which songs a run uses and how they are split."
     tag_to_genre: dict = field(default_factory=lambda: dict(DEFAULT_TAG_TO_GENRE))
-    genres: list | None = None               # genres to train on; None: every genre in `tag_to_genre`
+    genre_artists: dict = field(default_factory=lambda: {g: list(a) for g, a in DEFAULT_GENRE_ARTISTS.items()})   # genre -> artists; wins over the tag
+    genres: list | None = None               # genres to train on; None: every genre of `tag_to_genre` and `genre_artists`
     language: str | None = 'en'              # keep rows whose `language` column equals this; None keeps all
     per_genre: int | None = None             # songs per genre; None: the smallest eligible genre's count
     max_per_genre: int = 5000                # cap on the per-genre sample
@@ -45,6 +54,12 @@ class DataConfig:
     min_sections: int = 2                    # songs with fewer section headers are dropped
     split: list = field(default_factory=lambda: [0.8, 0.1, 0.1])   # train / validation / test fractions
     remap_share: float = 0.5                 # share of training songs rearranged into another map the corpus uses, when training (map augmentation)
+    def known_genres(self) -> list:
+        "Every genre this config defines: those of `tag_to_genre`, then those of `genre_artists`, in order."
+        return list(dict.fromkeys([*self.tag_to_genre.values(), *self.genre_artists]))
+    def artist_to_genre(self) -> dict:
+        "`genre_artists` turned around: each listed artist's name, lower-cased, to its genre."
+        return {a.strip().lower(): g for g, names in self.genre_artists.items() for a in names}
 
 @dataclass
 class ModelConfig:
@@ -102,7 +117,7 @@ def _setup(self: LoopConfig):
     _check('seed', self.seed, int)
     d = self.data
     d.split = list(d.split)
-    if d.genres is None: d.genres = list(dict.fromkeys(d.tag_to_genre.values()))
+    if d.genres is None: d.genres = d.known_genres()
 
 @patch
 def _validate(self: LoopConfig):
@@ -113,7 +128,13 @@ def _validate(self: LoopConfig):
     if not d.tag_to_genre: bad('data.tag_to_genre', "must map at least one tag to a genre")
     for tag, genre in d.tag_to_genre.items():
         if not (isinstance(tag, str) and isinstance(genre, str) and tag and genre): bad('data.tag_to_genre', f"entries must be non-empty strings, got {tag!r}: {genre!r}")
-    known = list(dict.fromkeys(d.tag_to_genre.values()))
+    seen = {}
+    for genre, names in d.genre_artists.items():
+        if not (isinstance(genre, str) and genre and isinstance(names, (list, tuple)) and names and all(isinstance(a, str) and a.strip() for a in names)):
+            bad('data.genre_artists', f"entries must map a genre to a non-empty list of artist names, got {genre!r}: {names!r}")
+        for a in names:
+            if seen.setdefault(a.strip().lower(), genre) != genre: bad('data.genre_artists', f"artist {a!r} is listed under both {seen[a.strip().lower()]!r} and {genre!r}")
+    known = d.known_genres()
     if not d.genres: bad('data.genres', "must name at least one genre")
     for genre in d.genres:
         if genre not in known: bad('data.genres', f"unknown genre {genre!r}; known genres: {', '.join(known)}")

@@ -137,7 +137,7 @@ def prepare_dataset(csv_path, out, cfg: LoopConfig | None = None, overwrite: boo
         parts = split_by_genre(balanced, d.split)
         _save_splits(parts, tmp, progress)
         main_rss = peak_rss_mb()
-        stats.update(info, raw_by_tag=dict(stats['raw_by_tag']), eligible_by_genre=dict(stats['eligible_by_genre']),
+        stats.update(info, raw_by_tag=dict(stats['raw_by_tag']), raw_by_genre=dict(stats['raw_by_genre']), eligible_by_genre=dict(stats['eligible_by_genre']),
                      skipped={**dict(stats['skipped']), **{f'after sampling: {r}': c for r, c in info['dropped'].items()}},
                      balanced_by_genre={g: len(v) for g, v in balanced.items()},
                      splits={s: dict(Counter(r['genre'] for r in rows)) for s, rows in parts.items()},

@@ -6,12 +6,13 @@
 from __future__ import annotations
 import csv, gzip, random, importlib.resources
 from pathlib import Path
+from .config import SAMPLE_EDM_ARTISTS
 from .clean import GENIUS_COLUMNS
 from .sections import normalize_section, parse_sections
 
 # %% auto #0
-__all__ = ['RHYMES', 'STYLE', 'TAG_SHARE', 'SPANISH', 'NAME_PARTS', 'SAMPLE_ROWS', 'SAMPLE_SEED', 'write_song', 'hook_word',
-           'genius_rows', 'write_genius_csv', 'sample_csv']
+__all__ = ['RHYMES', 'STYLE', 'STYLE_SHARE', 'STYLE_TAG', 'SPANISH', 'NAME_PARTS', 'SAMPLE_ROWS', 'SAMPLE_SEED', 'write_song',
+           'hook_word', 'genius_rows', 'write_genius_csv', 'sample_csv']
 
 # %% ../nbs/02a_sample.ipynb #10e5a51a
 RHYMES = [
@@ -67,12 +68,23 @@ STYLE = {
         "Tailgate down beneath the Georgia {}", "Small town Friday at the county {}", "Prayin' on my knees beside the {}"],
         hooks=["Take me home, down that old dirt road", "Small town heart, big sky", "Whiskey and a Sunday morning"],
         maps=[['Verse', 'Chorus', 'Verse', 'Chorus', 'Bridge', 'Chorus'], ['Intro', 'Verse', 'Chorus', 'Verse', 'Chorus', 'Outro']], verse=(4, 4)),
+    'edm': dict(lines=[
+        "Hands up high, we're flying through the {}", "Bass is shaking every {}", "Lasers cutting through the {}",
+        "Strobe lights flashing on the {}", "We come alive beneath the {}", "Feel the kick drum in the {}",
+        "Festival crowd, a sea of {}", "Sync my heartbeat to the {}", "Rising, rising to the {}",
+        "Lose yourself inside the {}", "Turn the speakers up and wake the {}", "Midnight rave until the {}"],
+        hooks=["Let the beat drop", "Hands up, hands up", "Feel it rising, here we go"],
+        build=["Higher, higher, higher", "Can you feel it rising?", "Here it comes, here it comes", "Three, two, one"],
+        maps=[['Intro', 'Verse', 'Build', 'Drop', 'Verse', 'Build', 'Drop', 'Outro'],
+              ['Verse', 'Build', 'Drop', 'Verse', 'Build', 'Drop', 'Bridge', 'Drop'],
+              ['Intro', 'Build', 'Drop', 'Verse', 'Build', 'Drop', 'Outro']], verse=(4, 4)),
     'misc': dict(lines=[
         "The poet writes of ancient {}", "In chapter nine the narrator recalls the {}", "Upon the page the ink describes the {}",
         "The scholar contemplates the {}", "A sonnet for the silent {}", "The lecture closes on the {}"],
         hooks=["Thus ends the reading"], maps=[['Verse', 'Verse'], ['Verse', 'Verse', 'Verse'], []], verse=(4, 8)),
 }
-TAG_SHARE = {'pop': 0.41, 'rap': 0.33, 'rock': 0.16, 'rb': 0.04, 'misc': 0.035, 'country': 0.025}
+STYLE_SHARE = {'pop': 0.385, 'rap': 0.33, 'rock': 0.16, 'rb': 0.04, 'misc': 0.035, 'edm': 0.025, 'country': 0.025}
+STYLE_TAG = {'edm': 'pop'}   # Genius has no EDM tag: its dance songs are filed under pop (the config finds them by artist)
 SPANISH = ["Bailamos toda la noche bajo la {}", "Mi corazón te llama en la {}", "Cantamos hasta el fin de la {}"]
 NAME_PARTS = (['Neon', 'Lil', 'Silver', 'Velvet', 'Dusty', 'Iron', 'Midnight', 'Golden', 'Young', 'Wild', 'Crystal', 'Big'],
               ['Harbor', 'Static', 'Rivers', 'Jones', 'Wolves', 'Hearts', 'Saint', 'Creek', 'Kid', 'Avenue', 'Bloom', 'Tex'])
@@ -101,17 +113,19 @@ def _header(rng, section, verse_no, artist):
         if r < 0.25: return f"[Chorus: {artist}]"
     if section == 'Pre-Chorus' and r < 0.3: return "[Pre Chorus]"
     if section == 'Interlude' and r < 0.5: return "[Guitar Solo]"
+    if section == 'Build' and r < 0.4: return "[Build-Up]"
     return f"[{section}]"
 
-def write_song(rng: random.Random, tag: str, artist: str = 'Artist') -> tuple[str, list[str]]:
-    "Lyrics (Genius-style headers) and song map of one generated song of Genius tag `tag`."
-    st = STYLE[tag]
+def write_song(rng: random.Random, style: str, artist: str = 'Artist') -> tuple[str, list[str]]:
+    "Lyrics (Genius-style headers) and song map of one generated song in `style` (a key of `STYLE`)."
+    st = STYLE[style]
     smap = list(rng.choice(st['maps']))
-    chorus = [rng.choice(st['hooks'])] + _couplets(rng, st['lines'], 2) + [rng.choice(st['hooks'])]
+    chorus = [rng.choice(st['hooks'])] + _couplets(rng, st['lines'], 2) + [rng.choice(st['hooks'])]   # a Drop repeats like a chorus
     blocks, verse_no = [], 0
     for sec in smap:
         if sec == 'Verse': verse_no += 1; lines = _couplets(rng, st['lines'], 2 * rng.randint(*st['verse']) // 2)
-        elif sec == 'Chorus': lines = chorus
+        elif sec in ('Chorus', 'Drop'): lines = chorus
+        elif sec == 'Build': lines = rng.sample(st['build'][:-1], 2) + st['build'][-1:]
         elif sec in ('Intro', 'Outro'): lines = [rng.choice(st['hooks'])] + (_couplets(rng, st['lines'], 2) if rng.random() < 0.4 else [])
         elif sec in ('Interlude', 'Breakdown'): lines = ["(Instrumental)"] if rng.random() < 0.5 else _couplets(rng, st['lines'], 2)
         else: lines = _couplets(rng, st['lines'], 2)
@@ -121,9 +135,9 @@ def write_song(rng: random.Random, tag: str, artist: str = 'Artist') -> tuple[st
 
 # %% ../nbs/02a_sample.ipynb #3381c875
 def hook_word(lyrics: str) -> str | None:
-    "The rhyme word of a song's first chorus couplet (the last word of the chorus's second line), or None without a chorus."
+    "The rhyme word of a song's first chorus (or drop) couplet (the last word of its second line), or None without either."
     for h, lines in parse_sections(lyrics):
-        if h is not None and normalize_section(h) == 'Chorus' and len(lines) > 1: return lines[1].split()[-1].strip(",.!?'")
+        if h is not None and normalize_section(h) in ('Chorus', 'Drop') and len(lines) > 1: return lines[1].split()[-1].strip(",.!?'")
     return None
 
 # %% ../nbs/02a_sample.ipynb #bc83a484
@@ -138,16 +152,18 @@ def _genius_page(rng, title, lyrics):
 def genius_rows(n: int, seed: int = 0, pool: int | None = None):
     "Yield `n` Genius-schema rows (dicts), imbalanced like Genius, with scrape artefacts and a few bad rows."
     rng = random.Random(seed)
-    tags, weights = zip(*TAG_SHARE.items())
+    styles, weights = zip(*STYLE_SHARE.items())
     songs = {}
     for i in range(n):
-        tag = rng.choices(tags, weights)[0]
+        style = rng.choices(styles, weights)[0]
+        tag = STYLE_TAG.get(style, style)
         artist = f"{rng.choice(NAME_PARTS[0])} {rng.choice(NAME_PARTS[1])}" + (f" {i % 97}" if rng.random() < 0.5 else '')
+        if style == 'edm': artist = rng.choice(SAMPLE_EDM_ARTISTS)
         if pool:
-            songs.setdefault(tag, [])
-            if len(songs[tag]) < pool: songs[tag].append(write_song(rng, tag, artist)[0])
-            lyrics = rng.choice(songs[tag])
-        else: lyrics = write_song(rng, tag, artist)[0]
+            songs.setdefault(style, [])
+            if len(songs[style]) < pool: songs[style].append(write_song(rng, style, artist)[0])
+            lyrics = rng.choice(songs[style])
+        else: lyrics = write_song(rng, style, artist)[0]
         word = rng.choice(RHYMES)[0]                         # a random word for a song without a chorus ...
         word = hook_word(lyrics) or word                     # ... else the chorus's rhyme, as real titles come from the hook
         title = f"{word.title()} {rng.choice(['Song', 'Nights', 'Road', 'Anthem', 'Blues', 'Dreams'])} {i}"

@@ -96,15 +96,26 @@ class GenreSampler:
     "Per-genre `BottomK` samples of size `k` from a stream of Arrow batches, with counts of what was seen and skipped."
     def __init__(self, cfg: LoopConfig, k: int):
         self.cfg, self.k = cfg, k
-        self.tags = [t for t, g in cfg.data.tag_to_genre.items() if g in cfg.data.genres]
-        self.tag_set, self.genre_of = pa.array(self.tags, pa.string()), [cfg.data.tag_to_genre[t] for t in self.tags]
+        self.genre_of = list(cfg.data.genres)
+        slot = {g: j for j, g in enumerate(self.genre_of)}
+        tags = {t.lower(): slot[g] for t, g in cfg.data.tag_to_genre.items() if g in slot}
+        artists = {a: slot[g] for a, g in cfg.data.artist_to_genre().items() if g in slot}
+        self.tag_set, self.tag_slot = pa.array(list(tags), pa.string()), np.array([*tags.values(), -1], np.int64)
+        self.artist_set, self.artist_slot = pa.array(list(artists), pa.string()), np.array([*artists.values(), -1], np.int64)
         self.base_columns = _base_columns(cfg)
         self.out_columns = self.base_columns + list(_EXTRA_COLUMNS)
         self.keep = {g: BottomK(k, cfg.data.max_songs_per_artist) for g in cfg.data.genres}
-        self.stats = dict(rows_scanned=0, raw_by_tag=Counter(), eligible_by_genre=Counter(), skipped=Counter(), pieces=[])
+        self.stats = dict(rows_scanned=0, raw_by_tag=Counter(), raw_by_genre=Counter(), eligible_by_genre=Counter(), skipped=Counter(), pieces=[])
     def columns(self, header: list[str]) -> list[str]:
         "The columns to read from a file whose header row is `header`."
         return self.base_columns + [c for c in _EXTRA_COLUMNS if c in header]
+    def _genre_index(self, tag: pa.Array, artist: pa.Array) -> np.ndarray:
+        "Each row's genre (an index into `genre_of`, -1 for none): its artist's genre where the artist is listed, else its tag's."
+        find = lambda col, values, slots: slots[pc.fill_null(pc.index_in(col, value_set=values), -1).to_numpy()]
+        by_tag = find(tag, self.tag_set, self.tag_slot)
+        if not len(self.artist_set): return by_tag
+        by_artist = find(pc.utf8_lower(pc.utf8_trim_whitespace(artist)), self.artist_set, self.artist_slot)
+        return np.where(by_artist >= 0, by_artist, by_tag)
     def add(self, b: pa.RecordBatch):
         "Count batch `b` and offer its eligible rows to their genre's sample."
         n, st, cfg = b.num_rows, self.stats, self.cfg
@@ -112,18 +123,19 @@ class GenreSampler:
         tag = pc.utf8_lower(b.column('tag'))
         vc = pc.value_counts(tag)
         st['raw_by_tag'].update(dict(zip(vc.field('values').to_pylist(), vc.field('counts').to_pylist())))
-        gi = pc.fill_null(pc.index_in(tag, value_set=self.tag_set), -1).to_numpy()
+        gi = self._genre_index(tag, b.column('artist'))
         mapped = gi >= 0
         lang_ok = pc.fill_null(pc.equal(b.column('language'), cfg.data.language), False).to_numpy(zero_copy_only=False) if cfg.data.language else np.ones(n, bool)
         has_lyrics = pc.greater(pc.binary_length(b.column('lyrics')), 0).to_numpy(zero_copy_only=False)  # whitespace-only: dropped after sampling
         ids, id_ok = _as_ids(b.column('id'))
-        st['skipped']['unmapped tag'] += int((~mapped).sum())
+        st['skipped']['no genre'] += int((~mapped).sum())
         st['skipped']['language'] += int((mapped & ~lang_ok).sum())
         st['skipped']['empty lyrics'] += int((mapped & lang_ok & ~has_lyrics).sum())
         st['skipped']['bad id'] += int((mapped & lang_ok & has_lyrics & ~id_ok).sum())
         ok = mapped & lang_ok & has_lyrics & id_ok
         prio = priority(ids, cfg.seed)
-        for j, c in enumerate(np.bincount(gi[ok], minlength=len(self.tags)).tolist()): st['eligible_by_genre'][self.genre_of[j]] += c
+        for key, rows in (('raw_by_genre', mapped), ('eligible_by_genre', ok)):
+            for j, c in enumerate(np.bincount(gi[rows], minlength=len(self.genre_of)).tolist()): st[key][self.genre_of[j]] += c
         limits = [self.keep[g].limit for g in self.genre_of]
         full = np.array([l is not None for l in limits] + [False])   # gi == -1 picks the spare entry
         limit = np.array([0 if l is None else l for l in limits] + [0], np.uint64)
@@ -135,7 +147,7 @@ class GenreSampler:
         rows = b.take(taken)
         cand = pa.Table.from_arrays([pc.take(tag, taken) if c == 'tag' else rows.column(c) if c in b.schema.names
                                      else pa.nulls(len(idx), pa.string()) for c in self.out_columns], names=self.out_columns)
-        bounds = np.searchsorted(gi[idx], np.arange(len(self.tags) + 1)).tolist()
+        bounds = np.searchsorted(gi[idx], np.arange(len(self.genre_of) + 1)).tolist()
         for j, g in enumerate(self.genre_of):
             lo, hi = bounds[j], bounds[j + 1]
             if hi > lo: self.keep[g].offer(prio[idx[lo:hi]], ids[idx[lo:hi]], cand.slice(lo, hi - lo))
@@ -249,11 +261,11 @@ def _sample_in_workers(jobs: list, headers: dict, cfg: LoopConfig, k: int, bar) 
             p = ctx.Process(target=_scan_worker, args=(there, job, headers, cfg, k), daemon=True, name='lyricloop-scan')
             p.start(); there.close(); procs.append(p); conns.append(here)
         sampled = _gather(conns, bar)
-        stats = dict(rows_scanned=0, raw_by_tag=Counter(), eligible_by_genre=Counter(), skipped=Counter(), pieces=[])
+        stats = dict(rows_scanned=0, raw_by_tag=Counter(), raw_by_genre=Counter(), eligible_by_genre=Counter(), skipped=Counter(), pieces=[])
         merged = {g: BottomK(k, cfg.data.max_songs_per_artist) for g in cfg.data.genres}
         for w, (st, samples) in enumerate(sampled):
             stats['rows_scanned'] += st['rows_scanned']
-            for key in ('raw_by_tag', 'eligible_by_genre', 'skipped'): stats[key].update(st[key])
+            for key in ('raw_by_tag', 'raw_by_genre', 'eligible_by_genre', 'skipped'): stats[key].update(st[key])
             stats['pieces'] += st['pieces']
             for g, (prio, ids, artists) in samples.items():
                 if len(prio): merged[g].offer(prio, ids, pa.table(dict(artist=artists, worker=np.full(len(prio), w), pos=np.arange(len(prio)))))

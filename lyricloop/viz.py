@@ -15,10 +15,11 @@ __all__ = ['GEN_METRICS', 'FIDELITY_MODES', 'genre_distribution', 'loss_curves',
 
 # %% ../nbs/08_viz.ipynb #1356b4c7
 def genre_distribution(stats: dict, tag_to_genre: dict | None = None) -> go.Figure:
-    "Grouped bars: songs per genre in the raw corpus vs after balancing."
+    "Grouped bars: songs per genre in the raw corpus (by artist list and tag, as the scan assigned them) vs after balancing."
     from lyricloop.config import DEFAULT_TAG_TO_GENRE
     t2g = tag_to_genre or DEFAULT_TAG_TO_GENRE
-    raw = {t2g.get(t, t): n for t, n in sorted(stats['raw_by_tag'].items(), key=lambda x: -x[1])}
+    by_genre = stats.get('raw_by_genre') or {t2g.get(t, t): n for t, n in stats['raw_by_tag'].items()}   # stats of old datasets: tags only
+    raw = dict(sorted(by_genre.items(), key=lambda x: -x[1]))
     bal = stats['balanced_by_genre']
     fig = go.Figure([go.Bar(name='raw corpus', x=list(raw), y=list(raw.values())),
                      go.Bar(name='balanced', x=list(raw), y=[bal.get(g, 0) for g in raw])])

@@ -8,7 +8,7 @@ def test_cli_prepare_on_the_sample(tmp_path):
     assert 'songs per genre' in r.stdout
     dd, st = load_prepared(tmp_path/'d')
     assert st['per_genre'] >= 100 and set(st['balanced_by_genre'].values()) == {st['per_genre']}
-    assert set(dd['train']['genre']) == {'Pop', 'Rap', 'Rock', 'R&B', 'Country'}
+    assert set(dd['train']['genre']) == {'Pop', 'Rap', 'Rock', 'R&B', 'Country', 'EDM'}
     assert all(not l.startswith(('[Verse 1:', '[Hook', '[Refrain')) for l in '\n'.join(dd['train']['lyrics']).split('\n'))
     assert (tmp_path/'d'/'config.json').exists()
 

@@ -6,7 +6,7 @@ def _drop_time(m): return {k: v for k, v in m.items() if k != 'seconds'}
 
 def test_pipeline_metrics_and_the_evaluate_cli(pipeline_run):
     m = pipeline_run['metrics']
-    assert set(m['perplexity']) == {'Pop', 'Rap', 'Rock', 'R&B', 'Country'}
+    assert set(m['perplexity']) == {'Pop', 'Rap', 'Rock', 'R&B', 'Country', 'EDM'}
     for g, p in m['perplexity'].items(): assert p['tuned'] < p['base'], (g, p)          # same test texts for both
     assert set(m['generation']) == {'human', 'base-free', 'tuned-free', 'tuned-constrained'}
     assert all(v['exact_map'] == 1.0 for v in m['generation']['tuned-constrained'].values())
