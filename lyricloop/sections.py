@@ -8,9 +8,9 @@ import difflib, functools, re
 from .config import LyricLoopError
 
 # %% auto #0
-__all__ = ['SECTIONS', 'FALLBACK_SECTION', 'SECTION_ALIASES', 'HEADER_LINE', 'HEADER_START', 'MAX_SECTIONS', 'normalize_section',
-           'header_of', 'parse_sections', 'song_map', 'section_headers', 'normalize_headers', 'parse_song_map',
-           'remap_lyrics']
+__all__ = ['SECTIONS', 'FALLBACK_SECTION', 'SECTION_ALIASES', 'HEADER_LINE', 'HEADER_START', 'MAX_SECTIONS', 'HOOK_SECTIONS',
+           'normalize_section', 'header_of', 'parse_sections', 'song_map', 'section_headers', 'normalize_headers',
+           'parse_song_map', 'remap_lyrics']
 
 # %% ../nbs/00a_sections.ipynb #879866c2
 SECTIONS = ('Intro', 'Verse', 'Pre-Chorus', 'Chorus', 'Post-Chorus', 'Bridge', 'Interlude', 'Breakdown', 'Drop', 'Outro')
@@ -111,6 +111,8 @@ def parse_song_map(text: str | list[str]) -> list[str]:
     return out
 
 # %% ../nbs/00a_sections.ipynb #493acb5e
+HOOK_SECTIONS = ('Chorus', 'Drop')   # the section a song keeps coming back to: a dance track's drop is its chorus
+
 def remap_lyrics(lyrics: str, song_map: list[str], seed: int = 0) -> str:
     "`lyrics` rearranged into `song_map` from its own sections (verses in order, repeats reused, a missing type made from its lines)."
     import random
@@ -121,7 +123,10 @@ def remap_lyrics(lyrics: str, song_map: list[str], seed: int = 0) -> str:
     for t, ls in secs: by_type.setdefault(t, []).append(ls)
     verses = by_type.get('Verse') or [ls for _, ls in secs]
     couplets = [v[i:i + 2] for v in verses for i in range(0, len(v) - 1, 2)] or verses
-    hook = (by_type.get('Chorus') or verses)[0][:1]
+    hooks = next((by_type[t] for t in HOOK_SECTIONS if t in by_type), None)
+    for t in HOOK_SECTIONS:
+        if hooks: by_type.setdefault(t, hooks)                                  # a map's Chorus is a dance track's Drop, and back
+    hook = (hooks or verses)[0][:1]
     made, count, out = {}, {}, []
     for t, h in zip(song_map, section_headers(song_map)):
         k = count.get(t, 0); count[t] = k + 1
