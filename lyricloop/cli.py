@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_cli.ipynb #0bbbc4c1
 from __future__ import annotations
-import sys, re, difflib
+import json, sys, re, difflib
 from pathlib import Path
 from fastcore.script import call_parse, anno_parser
 from fastcore.imports import in_ipython
@@ -35,12 +35,20 @@ def info():
     print(' · '.join(f"{m.__name__} {m.__version__}" for m in (torch, transformers, peft, trl, datasets)))
 
 # %% ../nbs/10_cli.ipynb #ec4cd935
+def _json_file(path: str, what: str):
+    "The JSON value in file `path`, or a `LyricLoopError` naming the file."
+    p = Path(path)
+    if not p.is_file(): raise LyricLoopError(f"{p}: no such {what} file")
+    try: return json.loads(p.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise LyricLoopError(f"{p}: not valid JSON ({e})") from None
+
 @command
 def prepare(csv: str = None,            # Genius-schema CSV, .csv.gz, or a folder of them (default: the shipped sample)
             out: str = 'runs/data',     # output folder for the prepared dataset
             per_genre: int = None,      # songs per genre (default: the smallest genre's count)
             max_per_genre: int = 5000,  # cap on songs per genre
             genres: str = None,         # comma-separated genres to keep (default: all mapped genres)
+            genre_artists: str = None,  # JSON file {genre: [artist, ...]} replacing the default artist lists (EDM); 'none': tags only
             language: str = 'en',       # keep rows whose `language` is this; 'any' keeps all
             max_per_artist: int = None, # at most this many songs per artist
             seed: int = 42,             # sampling and split seed
@@ -50,14 +58,17 @@ def prepare(csv: str = None,            # Genius-schema CSV, .csv.gz, or a folde
     "Stream a Genius CSV, balance genres, clean lyrics, split, and save a dataset."
     from lyricloop.data import prepare_dataset
     from lyricloop.sample import sample_csv
+    artists = {} if genre_artists == 'none' else _json_file(genre_artists, 'genre artists') if genre_artists else None
+    if artists is not None and not isinstance(artists, dict): raise LyricLoopError(f"{genre_artists}: expected a JSON object {{genre: [artist, ...]}}")
     cfg = LoopConfig(data=dict(per_genre=per_genre, max_per_genre=max_per_genre, max_songs_per_artist=max_per_artist,
-                               language=None if language in ('any', '') else language,
+                               language=None if language in ('any', '') else language, **({} if artists is None else dict(genre_artists=artists)),
                                genres=[g.strip() for g in genres.split(',')] if genres else None), seed=seed)
     src = csv or sample_csv()
     st = prepare_dataset(src, out, cfg, overwrite=overwrite, progress=not quiet, workers=workers)
     procs = f" with {st['workers']} scan processes" if st['workers'] > 1 else ''
     print(f"scanned {st['rows_scanned']:,} rows ({st['bytes'] / 2**20:.1f} MB) in {st['seconds']['total']:.1f}s{procs}")
     print(f"raw tags: {st['raw_by_tag']}")
+    print(f"genres:   {st['raw_by_genre']} (by artist list, else tag)")
     print(f"balanced: {st['per_genre']} songs per genre {st['balanced_by_genre']}")
     print(f"splits:   {', '.join(f'{k} {sum(v.values())}' for k, v in st['splits'].items())}")
     print(f"skipped:  {st['skipped']}")

@@ -99,7 +99,7 @@ class GenreSampler:
         self.genre_of = list(cfg.data.genres)
         slot = {g: j for j, g in enumerate(self.genre_of)}
         tags = {t.lower(): slot[g] for t, g in cfg.data.tag_to_genre.items() if g in slot}
-        artists = {a: slot[g] for a, g in cfg.data.artist_to_genre().items() if g in slot}
+        artists = {a: slot.get(g, -1) for a, g in cfg.data.artist_to_genre().items()}   # a listed artist of an unselected genre: no genre
         self.tag_set, self.tag_slot = pa.array(list(tags), pa.string()), np.array([*tags.values(), -1], np.int64)
         self.artist_set, self.artist_slot = pa.array(list(artists), pa.string()), np.array([*artists.values(), -1], np.int64)
         self.base_columns = _base_columns(cfg)
@@ -111,11 +111,11 @@ class GenreSampler:
         return self.base_columns + [c for c in _EXTRA_COLUMNS if c in header]
     def _genre_index(self, tag: pa.Array, artist: pa.Array) -> np.ndarray:
         "Each row's genre (an index into `genre_of`, -1 for none): its artist's genre where the artist is listed, else its tag's."
-        find = lambda col, values, slots: slots[pc.fill_null(pc.index_in(col, value_set=values), -1).to_numpy()]
-        by_tag = find(tag, self.tag_set, self.tag_slot)
+        find = lambda col, values: pc.fill_null(pc.index_in(col, value_set=values), -1).to_numpy()   # -1: not in `values`
+        by_tag = self.tag_slot[find(tag, self.tag_set)]
         if not len(self.artist_set): return by_tag
-        by_artist = find(pc.utf8_lower(pc.utf8_trim_whitespace(artist)), self.artist_set, self.artist_slot)
-        return np.where(by_artist >= 0, by_artist, by_tag)
+        listed = find(pc.utf8_lower(pc.utf8_trim_whitespace(artist)), self.artist_set)
+        return np.where(listed >= 0, self.artist_slot[listed], by_tag)
     def add(self, b: pa.RecordBatch):
         "Count batch `b` and offer its eligible rows to their genre's sample."
         n, st, cfg = b.num_rows, self.stats, self.cfg

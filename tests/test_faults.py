@@ -56,7 +56,7 @@ def test_evaluate_refuses_data_the_run_was_not_trained_on(pipeline_run, tmp_path
     other = tmp_path/'data'
     run([tool('lyricloop'), 'prepare', '--out', str(other), '--per-genre', '20', '--quiet'], check=True)
     r = run([tool('lyricloop'), 'evaluate', '--run', str(pipeline_run['run']), '--data', str(other), '--n-per-genre', '1', '--out', str(tmp_path/'m.json')])
-    one_line_error(r, 'not the data', 'train has 80 songs, was 160', 'data.per_genre is 20, was 40')
+    one_line_error(r, 'not the data', 'train has 96 songs, was 192', 'data.per_genre is 20, was 40')
     assert not (tmp_path/'m.json').exists()
 
 def test_a_second_trainer_of_one_run_folder_is_told_who_holds_it(pipeline_run, tmp_path):
