@@ -124,8 +124,8 @@ def remap_lyrics(lyrics: str, song_map: list[str], seed: int = 0) -> str:
     verses = by_type.get('Verse') or [ls for _, ls in secs]
     couplets = [v[i:i + 2] for v in verses for i in range(0, len(v) - 1, 2)] or verses
     hooks = next((by_type[t] for t in HOOK_SECTIONS if t in by_type), None)
-    for t in HOOK_SECTIONS:
-        if hooks: by_type.setdefault(t, hooks)                                  # a map's Chorus is a dance track's Drop, and back
+    if hooks:
+        for t in HOOK_SECTIONS: by_type.setdefault(t, hooks)                     # a map's Chorus is a dance track's Drop, and back
     hook = (hooks or verses)[0][:1]
     made, count, out = {}, {}, []
     for t, h in zip(song_map, section_headers(song_map)):
