@@ -15,7 +15,7 @@ PREPARE = """
 import sys
 from lyricloop.config import LoopConfig
 from lyricloop.data import prepare_dataset
-st = prepare_dataset(sys.argv[1], sys.argv[2], LoopConfig(max_per_genre=2000), overwrite=True, progress=False)
+st = prepare_dataset(sys.argv[1], sys.argv[2], LoopConfig(data=dict(max_per_genre=2000)), overwrite=True, progress=False)
 print(st['rows_scanned'], st['per_genre'], st['peak_rss_mb'], st['workers'])
 """
 PANDAS = """
