@@ -4,11 +4,11 @@
 
 # %% ../nbs/10_cli.ipynb #0bbbc4c1
 from __future__ import annotations
-import json, sys, re, difflib
+import sys, re, difflib
 from pathlib import Path
 from fastcore.script import call_parse, anno_parser
 from fastcore.imports import in_ipython
-from .config import LyricLoopError, LoopConfig
+from .config import LyricLoopError, LoopConfig, read_json
 from .progress import quiet_libraries
 
 # %% auto #0
@@ -35,13 +35,6 @@ def info():
     print(' · '.join(f"{m.__name__} {m.__version__}" for m in (torch, transformers, peft, trl, datasets)))
 
 # %% ../nbs/10_cli.ipynb #ec4cd935
-def _json_file(path: str, what: str):
-    "The JSON value in file `path`, or a `LyricLoopError` naming the file."
-    p = Path(path)
-    if not p.is_file(): raise LyricLoopError(f"{p}: no such {what} file")
-    try: return json.loads(p.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise LyricLoopError(f"{p}: not valid JSON ({e})") from None
-
 @command
 def prepare(csv: str = None,            # Genius-schema CSV, .csv.gz, or a folder of them (default: the shipped sample)
             out: str = 'runs/data',     # output folder for the prepared dataset
@@ -58,7 +51,7 @@ def prepare(csv: str = None,            # Genius-schema CSV, .csv.gz, or a folde
     "Stream a Genius CSV, balance genres, clean lyrics, split, and save a dataset."
     from lyricloop.data import prepare_dataset
     from lyricloop.sample import sample_csv
-    artists = {} if genre_artists == 'none' else _json_file(genre_artists, 'genre artists') if genre_artists else None
+    artists = {} if genre_artists == 'none' else read_json(genre_artists, 'genre artists') if genre_artists else None
     if artists is not None and not isinstance(artists, dict): raise LyricLoopError(f"{genre_artists}: expected a JSON object {{genre: [artist, ...]}}")
     cfg = LoopConfig(data=dict(per_genre=per_genre, max_per_genre=max_per_genre, max_songs_per_artist=max_per_artist,
                                language=None if language in ('any', '') else language, **({} if artists is None else dict(genre_artists=artists)),

@@ -12,7 +12,7 @@ from fastcore.basics import patch, AttrDict
 # %% auto #0
 __all__ = ['DEFAULT_TAG_TO_GENRE', 'EDM_ARTISTS', 'SAMPLE_EDM_ARTISTS', 'DEFAULT_GENRE_ARTISTS', 'EMBEDDED', 'TEMPLATES',
            'GEMMA_TARGET_MODULES', 'LORA', 'TRAINING', 'GENERATION', 'LyricLoopError', 'DataConfig', 'ModelConfig',
-           'LoopConfig', 'RunDir']
+           'LoopConfig', 'read_json', 'RunDir']
 
 # %% ../nbs/00_config.ipynb #527f05af
 class LyricLoopError(ValueError):
@@ -189,13 +189,18 @@ def save(self: LoopConfig, path) -> Path:
     tmp.replace(path)
     return path
 
+def read_json(path, what: str = 'config'):
+    "The JSON value in file `path`, or a `LyricLoopError` naming the file when it is missing or not JSON."
+    path = Path(path)
+    if not path.exists(): raise LyricLoopError(f"{path}: no such {what} file")
+    try: return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise LyricLoopError(f"{path}: not valid JSON ({e})") from None
+
 @patch(cls_method=True)
 def load(cls: LoopConfig, path) -> LoopConfig:
     "Read a config saved with `LoopConfig.save`."
     path = Path(path)
-    if not path.exists(): raise LyricLoopError(f"{path}: no such config file")
-    try: d = json.loads(path.read_text())
-    except json.JSONDecodeError as e: raise LyricLoopError(f"{path}: not valid JSON ({e})") from None
+    d = read_json(path)
     try: return cls.from_dict(d, source=str(path))
     except LyricLoopError as e: raise LyricLoopError(str(e) if str(e).startswith(str(path)) else f"{path}: {e}") from None   # name the file
 
