@@ -244,10 +244,5 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     return 0
 
-# %% ../nbs/10_cli.ipynb #349e0831
-def _script():
-    "Console-script shim: exit with `main`'s status."
-    sys.exit(main())
-
 # %% ../nbs/10_cli.ipynb #37d7dae7
-if __name__ == '__main__' and not in_ipython(): _script()   # not when a notebook runs this cell
+if __name__ == '__main__' and not in_ipython(): sys.exit(main())   # not when a notebook runs this cell

@@ -142,26 +142,45 @@ def test_a_resumed_run_keeps_its_own_base_with_the_cache_cleared(small_data, tmp
     r = run(cmd(4, '--resume'), env=env, check=True)
     assert 'resumed from checkpoint-2' in r.stdout and not (tmp_path/'home').exists()   # resumed on the run's own base: nothing rebuilt
 
+def _interrupt(cmd, env, marker=None, after=0.0):
+    "Start `cmd` in its own session, then SIGINT its process group as ^C does: when `marker` first shows on its stderr, else `after` s from start. (status, stderr)."
+    p = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    seen = []
+    if marker:
+        for line in p.stderr:                # the program says where it is: no guessed delay
+            seen.append(line)
+            if marker in line: break
+        assert marker in ''.join(seen), f"{cmd} never reported {marker!r}:\n{''.join(seen)[-2000:]}"
+    else: time.sleep(after)
+    os.killpg(p.pid, signal.SIGINT)
+    seen.append(p.stderr.read()); p.wait(timeout=120)
+    return p.returncode, ''.join(seen)
+
 def test_ctrl_c_during_prepare_is_one_line_and_leaves_nothing(tmp_path):
+    "^C once scanning has started or rows were scanned (as the progress lines report): status 130, one line after the progress, nothing written."
     from lyricloop.sample import write_genius_csv
-    big = write_genius_csv(tmp_path/'big.csv', 40000, seed=0)
-    out = tmp_path/'data'
-    cmd = [tool('lyricloop'), 'prepare', '--csv', str(big), '--out', str(out), '--quiet', '--workers', '2']
-    full = []
-    for _ in range(2):                  # the warm run's time: a cold first run measured under load outlasts the runs it times
-        t0 = time.time(); run(cmd, check=True); full.append(time.time() - t0)
-        shutil.rmtree(out)
-    full = min(full)
-    interrupted = 0
-    for frac in (0.5, 0.8):
-        p = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-        time.sleep(full * frac); os.killpg(p.pid, signal.SIGINT)   # as ^C does: the whole process group
-        _, err = p.communicate(timeout=120)
-        if p.returncode == 0: shutil.rmtree(out); continue         # it finished first
-        assert p.returncode == 130 and err.strip().splitlines() == ['lyricloop prepare: interrupted'], (p.returncode, err[-2000:])
+    big = write_genius_csv(tmp_path/'big.csv', 40000, seed=0)   # a few seconds of work after the scan starts: the ^C lands mid-run
+    cmd = [tool('lyricloop'), 'prepare', '--csv', str(big), '--out', str(tmp_path/'data'), '--workers', '2']
+    env = dict(os.environ, LYRICLOOP_LOG_EVERY='0')             # a progress line at every update
+    for marker in ('scanning: 0', 'k rows'):                    # the bar drawn; then some thousands of rows scanned
+        code, err = _interrupt(cmd, env, marker)
+        lines = [l for l in err.strip().splitlines() if not l.startswith('scanning: ')]
+        assert (code, lines) == (130, ['lyricloop prepare: interrupted']), (marker, code, err[-2000:])
         assert sorted(p.name for p in tmp_path.iterdir()) == ['big.csv']
-        interrupted += 1
-    assert interrupted
+
+def test_ctrl_c_at_start_up_is_quiet(tmp_path):
+    "^C while the CLI is still loading: a quiet exit (status 130 and one line, or killed by the signal before Python handles it), no traceback, nothing written."
+    from lyricloop.sample import write_genius_csv
+    big = write_genius_csv(tmp_path/'big.csv', 2000, seed=0)
+    cmd = [tool('lyricloop'), 'prepare', '--csv', str(big), '--out', str(tmp_path/'data'), '--quiet']
+    outcomes = []
+    for after in (0.0, 0.05, 0.2, 0.5, 1.0):
+        code, err = _interrupt(cmd, os.environ, after=after)
+        outcomes.append(code)
+        assert code in (130, -signal.SIGINT) and 'Traceback' not in err, (after, code, err[-2000:])
+        assert err.strip().splitlines() in ([], ['lyricloop: interrupted'], ['lyricloop prepare: interrupted']), (after, err)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ['big.csv']
+    print('status after ^C at 0, 0.05, 0.2, 0.5, 1 s:', outcomes)
 
 def test_evaluate_out_is_checked_before_any_work(pipeline_run, tmp_path):
     t0 = time.time()
