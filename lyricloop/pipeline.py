@@ -8,7 +8,7 @@ import hashlib, json, shutil, time
 from pathlib import Path
 from .config import LoopConfig, RunDir, EMBEDDED
 from .corpus import csv_files
-from .data import prepare_dataset, load_prepared
+from .data import prepare_dataset, load_prepared, check_out_dir, hold_lock
 from .sample import sample_csv
 from .sections import HEADER_LINE
 
@@ -58,10 +58,18 @@ def run_pipeline(out, cfg: LoopConfig | None = None, csv=None, base_recipe: dict
                  song_map: str = DEMO_SONG_MAP, theme: str = 'the road home', n_per_genre: int = 8, max_new_tokens: int | None = None,
                  until: str = 'figures', workers: int | None = None, progress: bool = True, log=None) -> dict:
     "Run the stages prepare → base → train → songs → evaluate → figures into folder `out`, reusing the fresh ones; return their outputs."
+    if until not in STAGES: raise ValueError(f"until must be one of {', '.join(STAGES)}, got {until!r}")
+    root = check_out_dir(out)
+    root.mkdir(parents=True, exist_ok=True)
+    lock = hold_lock(root/'.pipeline.lock', str(root), wait=True)   # a second pipeline into this folder waits, then reuses what the first made
+    try: return _run_stages(root, cfg, csv, base_recipe, base_dir, song_map, theme, n_per_genre, max_new_tokens, until, workers, progress, log)
+    finally: lock.release()
+
+def _run_stages(root, cfg, csv, base_recipe, base_dir, song_map, theme, n_per_genre, max_new_tokens, until, workers, progress, log) -> dict:
+    "The stages of `run_pipeline`, with the folder held."
     from lyricloop.embedded import EMBEDDED_RECIPE, build_embedded_model, embedded_config
     cfg, csv, recipe = cfg or embedded_config(), csv or sample_csv(), base_recipe or EMBEDDED_RECIPE
-    if until not in STAGES: raise ValueError(f"until must be one of {', '.join(STAGES)}, got {until!r}")
-    root, t0, log = Path(out), time.time(), log or (lambda msg: None)
+    out, t0, log = root, time.time(), log or (lambda msg: None)
     stage, m, last = _stage_line(log, t0), Manifest(out), STAGES.index(until)
     res = dict(root=root, data=root/'data', run=root/'run', reused=[])
     def step(name, key, *outputs, valid=lambda: True):
