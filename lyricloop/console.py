@@ -6,13 +6,16 @@
 __all__ = ['run_cli']
 
 # %% ../nbs/10a_console.ipynb #3050c86c
-import sys
+import os, signal, sys
+
+def _leave(signum, frame):
+    "^C while the CLI loads: nothing is written yet, so leave at once with one line."
+    os.write(2, b"lyricloop: interrupted\n"); os._exit(130)
 
 def run_cli():
-    "Run `lyricloop.cli.main` and exit with its status; ^C while the CLI is still loading exits with status 130 and one line."
-    try:
-        from lyricloop.cli import main
-        code = main()
-    except KeyboardInterrupt:
-        print("lyricloop: interrupted", file=sys.stderr); code = 130
-    sys.exit(code)
+    "Run `lyricloop.cli.main` and exit with its status; ^C while the CLI is still loading exits at once with status 130 and one line."
+    ours = signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    if ours: signal.signal(signal.SIGINT, _leave)
+    from lyricloop.cli import main
+    if ours: signal.signal(signal.SIGINT, signal.default_int_handler)   # a command cleans up after a ^C (KeyboardInterrupt)
+    sys.exit(main())
