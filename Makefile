@@ -8,7 +8,7 @@ DEMO   ?= runs/demo
 TORCH_INDEX ?=
 TORCH_PIP := torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 
-.PHONY: setup demo test test-min docs readme export clean-nbs bench
+.PHONY: setup demo test check test-min docs readme export clean-nbs bench
 
 setup: $(STAMP)
 
@@ -23,11 +23,14 @@ $(STAMP): settings.ini setup.py
 demo: setup
 	$(BIN)/lyricloop demo --out $(DEMO)
 
-# Notebook tests, then pytest (which also checks that notebooks are exported, clean and the README is current).
+# Every notebook as a test and pytest (which also checks that notebooks are exported, clean and the README is current), side by side,
+# sharing one session cache and the one demo run (tools/test_all.py); the times at the end.
 test: setup
-	OMP_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2 --do_print --timing   # one thread per worker: two workers x two OpenMP threads on two cores thrash
-	$(BIN)/python -m pytest -q tests/ ; rc=$$?; \
-	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: tests/ is missing or broken"; exit 1; fi; exit $$rc
+	$(BIN)/python tools/test_all.py
+
+# The inner loop: every notebook but the report, and the tests not marked slow (no trained run, no kill, no browser).
+check: setup
+	$(BIN)/python tools/test_all.py --check
 
 # The declared minimum versions: settings.ini's floors installed exactly (tools/min_requirements.py) into a second venv,
 # CPU torch first, then the fast notebooks and one short embedded training (the CLI's `train`, adapter written) on them.

@@ -1,4 +1,4 @@
-import os, sys, shutil, subprocess
+import os, sys, shutil, subprocess, tempfile, time
 from pathlib import Path
 import pytest
 
@@ -30,11 +30,38 @@ def project_copy(tmp_path):
     shutil.copy(ROOT/'_quarto.yml', dst/'_quarto.yml')
     return dst
 
+# The runs a test session trains, each once: under `make test` (tools/test_all.py) in a folder that the notebooks share,
+# with a fresh LYRICLOOP_HOME for the embedded bases; run alone, pytest makes its own.
+RUNS = Path(os.environ.get('LYRICLOOP_TEST_RUNS') or tempfile.mkdtemp(prefix='lyricloop-runs-'))
+SLOW_FIXTURES = {'pipeline_run', 'demo_run'}
+
+def pytest_collection_modifyitems(items):
+    "A test that needs a trained run is `slow` (`make check` leaves it out), as are those marked so by hand."
+    for item in items:
+        if SLOW_FIXTURES & set(item.fixturenames): item.add_marker(pytest.mark.slow)
+
 @pytest.fixture(scope='session')
-def pipeline_run(tmp_path_factory):
-    "The one trained run of the test session: the whole pipeline on the sample, kept short (40 songs per genre, a 1-epoch base, 40 steps)."
+def pipeline_run():
+    "The short trained run of the test session: the whole pipeline on the sample (40 songs per genre, a 1-epoch base, 40 steps)."
     from lyricloop.pipeline import run_pipeline
     from lyricloop.embedded import embedded_config, EMBEDDED_RECIPE
-    d = tmp_path_factory.mktemp('pipeline')
+    d = RUNS/'pipeline'
     cfg = embedded_config(data=dict(per_genre=40), training=dict(max_steps=40, max_length=384, eval_steps=20, save_steps=40))
     return run_pipeline(d, cfg, base_recipe={**EMBEDDED_RECIPE, 'epochs': 1}, base_dir=d/'base', n_per_genre=1, max_new_tokens=96, progress=False)
+
+DEMO_WAIT = 3600   # seconds to wait for a demo run another process started
+
+@pytest.fixture(scope='session')
+def demo_run():
+    "The session's one `lyricloop demo` as shipped (the embedded default, the report's run too), and the log of the call that made it."
+    out, log, status = RUNS/'demo', RUNS/'demo.log', RUNS/'demo.status'
+    if not log.exists():                 # pytest alone: this call makes it; under make test tools/test_all.py started it first
+        RUNS.mkdir(parents=True, exist_ok=True)
+        r = run([tool('lyricloop'), 'demo', '--out', str(out)], timeout=DEMO_WAIT)
+        log.write_text(r.stdout + r.stderr); status.write_text(f'{r.returncode}\n')
+    deadline = time.time() + DEMO_WAIT
+    while not status.exists():
+        assert time.time() < deadline, f"the demo run in {out} did not finish in {DEMO_WAIT} s"
+        time.sleep(2)
+    assert status.read_text().strip() == '0', f"lyricloop demo failed:\n{log.read_text()[-4000:]}"
+    return dict(root=out, data=out/'data', run=out/'run', log=log.read_text())

@@ -1,22 +1,16 @@
-"`lyricloop demo` as a new user runs it: twice into the same folder, the second run reusing every stage, each log short and plain (no carriage returns, escape codes, library chatter) on a non-terminal."
-import os, re
+"`lyricloop demo` as a new user runs it: the session's demo run (as shipped, trained once and shared with the report), then again into the same folder, reusing every stage; each log short and plain (no carriage returns, escape codes, library chatter) on a non-terminal."
+import re
 from conftest import run, tool
 
-SMALL = ['--per-genre', '40', '--max-steps', '40', '--n-per-genre', '1']   # the demo's pipeline, kept short
-
-def test_demo_twice_into_the_same_folder(tmp_path):
-    env = {**os.environ, 'LYRICLOOP_HOME': str(tmp_path/'home')}       # the embedded base is built here, not in ~/.cache
-    logs = []
-    for _ in range(2):
-        r = run([tool('lyricloop'), 'demo', '--out', str(tmp_path/'demo'), *SMALL], env=env, timeout=1500)
-        assert r.returncode == 0, r.stderr[-3000:]
-        logs.append(r.stdout + r.stderr)
-    first, second = logs
-    for log in logs:
+def test_demo_twice_into_the_same_folder(demo_run):
+    again = run([tool('lyricloop'), 'demo', '--out', str(demo_run['root'])], timeout=1500)
+    assert again.returncode == 0, again.stderr[-3000:]
+    first, second = demo_run['log'], again.stdout + again.stderr
+    for log in (first, second):
         assert len(log.splitlines()) <= 100, f"{len(log.splitlines())} lines:\n{log}"
         assert '\r' not in log and '\x1b' not in log                   # no terminal control in a log
         assert not re.search(r"Warning|\{'loss'|\{'eval_loss'|Map:|Saving the dataset|gemm_4bit|Traceback", log), log
     assert 'fine-tuning:' not in second and 'pre-training the base:' not in second   # nothing retrained...
     assert re.search(r'reused: prepare, base, train, songs, evaluate', second)   # ...every stage reused
     assert 'fine-tuning:' in first and 'generating:' in first          # one progress line per long stage the first time
-    assert (tmp_path/'demo'/'run'/'metrics.json').exists() and (tmp_path/'demo'/'run'/'figures').is_dir()
+    assert (demo_run['run']/'metrics.json').exists() and (demo_run['run']/'figures').is_dir()

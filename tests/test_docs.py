@@ -28,6 +28,7 @@ def chromium_dom(page, tmp_path) -> str:
     return subprocess.run([CHROMIUM, *flags, '--dump-dom', page.as_uri()], capture_output=True, text=True, timeout=180).stdout
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)")
+@pytest.mark.slow
 def test_pages_render_like_nbdev_and_the_report_draws_its_figures(project_copy, tmp_path):
     site = tmp_path/'site'
     run([sys.executable, str(ROOT/'tools'/'render_docs.py'), 'html', str(site)], cwd=project_copy, check=True)

@@ -77,6 +77,7 @@ def _killed_at(cmd, seconds, env=None):
     except ProcessLookupError: pass
     p.wait()
 
+@pytest.mark.slow
 def test_a_killed_prepare_leaves_the_old_dataset_or_the_new(tmp_path):
     from lyricloop.data import data_fingerprint, load_prepared
     out = tmp_path/'data'
@@ -109,6 +110,7 @@ def _bases(home: Path) -> list:
     for b in found: assert (b/'model.safetensors').exists() and json.loads((b/'lyricloop_base.json').read_text())['fingerprint'] in b.name
     return found
 
+@pytest.mark.slow
 def test_a_killed_base_build_leaves_no_base_or_a_whole_one(small_data, tmp_path):
     env = dict(os.environ, LYRICLOOP_HOME=str(tmp_path/'home'))
     t0 = time.time(); r = run([tool('python'), '-c', BUILD, str(small_data)], env=dict(env, LYRICLOOP_HOME=str(tmp_path/'timing')), check=True)
@@ -122,6 +124,7 @@ def test_a_killed_base_build_leaves_no_base_or_a_whole_one(small_data, tmp_path)
     from lyricloop.environment import load_model_and_tokenizer
     load_model_and_tokenizer(r.stdout.strip(), load_in_4bit=False)
 
+@pytest.mark.slow
 def test_two_processes_building_one_base_build_it_once(small_data, tmp_path):
     env = dict(os.environ, LYRICLOOP_HOME=str(tmp_path/'home'))
     ps = [subprocess.Popen([tool('python'), '-c', BUILD, str(small_data)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -131,6 +134,7 @@ def test_two_processes_building_one_base_build_it_once(small_data, tmp_path):
     assert outs[0][0] == outs[1][0] and [Path(outs[0][0].strip())] == _bases(tmp_path/'home')
     assert sum('is writing it; waiting for it' in err for _, err in outs) == 1
 
+@pytest.mark.slow
 def test_a_resumed_run_keeps_its_own_base_with_the_cache_cleared(small_data, tmp_path):
     from lyricloop.embedded import embedded_config
     embedded_config(training=dict(max_length=384, eval_steps=2, save_steps=2, logging_steps=1)).save(tmp_path/'cfg.json')
@@ -167,6 +171,7 @@ def _interrupt(cmd, env, marker=None, loaded=None, after=0.0):
     seen.append(p.stderr.read()); p.wait(timeout=120)
     return p.returncode, ''.join(seen)
 
+@pytest.mark.slow
 def test_ctrl_c_during_prepare_is_one_line_and_leaves_nothing(tmp_path):
     "^C once scanning has started or rows were scanned (as the progress lines report): status 130, one line after the progress, nothing written."
     from lyricloop.sample import write_genius_csv
@@ -180,6 +185,7 @@ def test_ctrl_c_during_prepare_is_one_line_and_leaves_nothing(tmp_path):
         assert sorted(p.name for p in tmp_path.iterdir()) == ['big.csv']
 
 @pytest.mark.skipif(not Path('/proc/self/maps').exists(), reason="needs Linux's /proc to see when the CLI starts loading")
+@pytest.mark.slow
 def test_ctrl_c_at_start_up_is_quiet(tmp_path):
     "^C while the CLI loads its libraries (from the moment the process maps `_json`, which Python's own start-up does not load and the CLI's first imports do): one line, status 130, nothing written."
     from lyricloop.sample import write_genius_csv

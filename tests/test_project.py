@@ -2,6 +2,7 @@
 import filecmp, json, subprocess, sys
 from pathlib import Path
 import nbformat
+import pytest
 from conftest import ROOT, run, tool
 
 def _tree(d):
@@ -49,6 +50,7 @@ def test_gpu_flagged_cells_are_skipped_on_cpu(project_copy):
     assert run([tool('nbdev_test'), '--path', 'nbs/gpu.ipynb'], cwd=project_copy).returncode == 0
     assert run([tool('nbdev_test'), '--path', 'nbs/gpu.ipynb', '--flags', 'gpu'], cwd=project_copy).returncode != 0
 
+@pytest.mark.slow
 def test_offline_docs_render_a_page_per_notebook(project_copy, tmp_path):
     out = tmp_path/'site'
     run([sys.executable, str(ROOT/'tools'/'render_docs.py'), 'html', str(out)], cwd=project_copy, check=True)

@@ -1,4 +1,4 @@
-"The README as a new user meets it: every Python block runs as written, in order, in one session, and the CLI examples work against what the demo wrote (the session's trained run, laid out as `runs/demo/`)."
+"The README as a new user meets it: every Python block runs as written, in order, in one session, and the CLI examples work against what the demo wrote (the session's demo run, as `runs/demo/`)."
 import re, shlex, sys
 import pytest
 from conftest import ROOT, run, tool
@@ -10,10 +10,10 @@ def fenced(lang: str) -> list[str]:
     return re.findall(rf'^```{lang}\n(.*?)^```', README, flags=re.S | re.M)
 
 @pytest.fixture
-def demo_dir(pipeline_run, tmp_path):
-    "A working directory whose `runs/demo` is the session's pipeline folder (data/ and run/, as `make demo` writes them)."
+def demo_dir(demo_run, tmp_path):
+    "A working directory whose `runs/demo` is the session's demo run (data/ and run/, as `make demo` writes them)."
     (tmp_path/'runs').mkdir()
-    (tmp_path/'runs'/'demo').symlink_to(pipeline_run['root'], target_is_directory=True)
+    (tmp_path/'runs'/'demo').symlink_to(demo_run['root'], target_is_directory=True)
     return tmp_path
 
 def test_every_python_block_runs_as_written(demo_dir):
