@@ -187,9 +187,9 @@ def app(run: str = None,    # run folder, exported folder or hub repo id to serv
             run = str(p.resolve())
         env['LYRICLOOP_RUN'] = run
     if base: env['LYRICLOOP_BASE_MODEL'] = base
-    page = importlib.util.find_spec('lyricloop.streamlit_app').origin
+    page = importlib.util.find_spec('lyricloop.streamlit_app').origin       # served to visitors: no Deploy button, no ⋮ developer menu
     args = [sys.executable, '-m', 'streamlit', 'run', page, '--server.port', str(port), '--server.headless', 'true',
-            '--browser.gatherUsageStats', 'false'] + (['--server.address', host] if host else [])
+            '--browser.gatherUsageStats', 'false', '--client.toolbarMode', 'minimal'] + (['--server.address', host] if host else [])
     print(f"serving {run or 'the demo run'} at http://{host or 'localhost'}:{port} (Ctrl-C stops it)", flush=True)
     os.execve(sys.executable, args, env)                    # streamlit takes over this process: signals reach it directly
 

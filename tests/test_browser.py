@@ -102,11 +102,11 @@ def choose(d, label: str, option: str):
     wait_for(lambda: d.find_element('css selector', f'input[aria-label="{label}"]').get_attribute('value') == option, 10, f'{label} to read {option!r}')
     settle(d)
 
-def developer_options(d) -> list:
+def developer_options(d, look: float = 10) -> list:
     "What a visitor is offered of Streamlit's developer tools: the Deploy button, and Rerun / Clear cache / Record screen in the ⋮ menu."
     from selenium.webdriver.common.keys import Keys
-    wait_for(lambda: css(d, '[data-testid="stToolbar"]'), 30, 'the toolbar')
-    time.sleep(1)                                                    # the toolbar's buttons come with the server's host config
+    deadline = time.monotonic() + look          # the toolbar's buttons come a moment after the page, with the server's host config
+    while not css(d, '[data-testid="stAppDeployButton"], [data-testid="stMainMenuButton"]') and time.monotonic() < deadline: time.sleep(0.2)
     found = ['Deploy' for _ in css(d, '[data-testid="stAppDeployButton"]')]
     for b in css(d, '[data-testid="stMainMenuButton"]'):
         b.click()
@@ -207,7 +207,8 @@ def screenshot(d, name: str):
 def test_constrained_song_reads_line_by_line_in_the_browser(server, browser):
     d = browser
     open_page(d, server)
-    assert developer_options(d) == [], f"developer tools shown to visitors: {developer_options(d)}"
+    shown = developer_options(d)
+    assert shown == [], f"developer tools shown to visitors: {shown}"
     choose(d, 'Genre', 'Rap'); choose(d, 'Song map', RAP)
     wait_for(lambda: d.find_element('css selector', 'input[aria-label="Sections"]').get_attribute('value') == RAP_MAP, 30, 'the preset to fill Sections')
     type_into(d, 'Theme', 'the corner store')
