@@ -12,7 +12,8 @@ from .config import LyricLoopError, LoopConfig, read_json
 from .progress import quiet_libraries
 
 # %% auto #0
-__all__ = ['COMMANDS', 'command', 'info', 'prepare', 'train', 'generate', 'evaluate', 'demo', 'app', 'export', 'main']
+__all__ = ['COMMANDS', 'command', 'info', 'prepare', 'train', 'generate', 'evaluate', 'demo', 'app', 'export', 'command_parser',
+           'main']
 
 # %% ../nbs/10_cli.ipynb #91e7bc49
 COMMANDS = {}
@@ -219,6 +220,16 @@ def _usage() -> str:
     lines += ["", "Run `lyricloop COMMAND --help` for a command's options."]
     return '\n'.join(lines)
 
+def command_parser(name: str):
+    "The argparse parser of sub-command `name`, its options spelled with dashes (`--song-map`), as `--help` shows them."
+    p = anno_parser(COMMANDS[name].__wrapped__, prog=f"lyricloop {name}")
+    for a in p._actions:                        # argparse keeps each option's spellings in two places: the action and the lookup table
+        dashed = [o.replace('_', '-') if o.startswith('--') else o for o in a.option_strings]
+        for o in a.option_strings: p._option_string_actions.pop(o)
+        for o in dashed: p._option_string_actions[o] = a
+        a.option_strings = dashed
+    return p
+
 def main(argv: list[str] | None = None) -> int:
     "Entry point of the `lyricloop` console script."
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -231,8 +242,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lyricloop: error: unknown command '{name}'{hint} (commands: {', '.join(COMMANDS)})", file=sys.stderr)
         return 2
     fn = COMMANDS[name].__wrapped__
-    rest = [re.sub(r'^--([\w-]+)', lambda m: '--' + m[1].replace('-', '_'), a) if a.startswith('--') else a for a in rest]  # --max-steps == --max_steps
-    args = vars(anno_parser(fn, prog=f"lyricloop {name}").parse_args(rest))
+    rest = [re.sub(r'^--([\w-]+)', lambda m: '--' + m[1].replace('_', '-'), a) if a.startswith('--') else a for a in rest]  # --max_steps == --max-steps
+    args = vars(command_parser(name).parse_args(rest))
     args.pop('pdb', None); args.pop('xtra', None)
     quiet_libraries()   # one bar per long stage, no library chatter (see Progress)
     try: fn(**args)
