@@ -114,16 +114,18 @@ def generate(run: str = 'runs/run',           # a trained run folder (with adapt
     "Write lyrics for a genre and song map with a trained run."
     from json import dumps
     from lyricloop.generate import LyricGenerator, check_request, run_genres
+    from lyricloop.sections import map_notes, relabel_headers, user_headers
     genres = run_genres(run)
     if genre is None: raise LyricLoopError(f"--genre is required; this run knows: {', '.join(genres)}")
     check_request(genres, genre, song_map)
+    for note in map_notes(song_map): print(f"song map: {note}", file=sys.stderr)   # Hook -> Chorus is said, not done silently
     gen = LyricGenerator.from_run(run, adapter=not base)
     songs = gen.generate(genre, song_map, theme=theme, mode='free' if free else 'constrained', n=n, seed=seed,
                          temperature=temperature, max_new_tokens=max_new_tokens)
     if json: print(dumps([s.to_dict() for s in songs], indent=2)); return
     for k, s in enumerate(songs):
         if n > 1: print(f"=== song {k + 1} (seed {s.seed}) ===")
-        print(s.text, end='\n\n')
+        print(relabel_headers(s.text, user_headers(song_map)), end='\n\n')   # the user's header words back: [Hook], not [Chorus]
 
 # %% ../nbs/10_cli.ipynb #2d33f285
 @command
