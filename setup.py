@@ -33,6 +33,9 @@ setuptools.setup(
     ] + ['Programming Language :: Python :: '+o for o in py_versions[py_versions.index(min_python):]],
     url = cfg['git_url'],
     packages = setuptools.find_packages(include=[lib_path, lib_path+'.*']),
+    # The package sits at the top of the project: said outright, an editable install is a plain path entry (the project folder on
+    # sys.path) rather than setuptools' import finder, which warns at every install (BuildBackendWarning) about same-named folders.
+    package_dir = {'': '.'},
     include_package_data = False,   # package_data below ships lyricloop/data/*: with MANIFEST-driven inclusion setuptools warns that the data folder is not a package
     package_data = {lib_path: ['data/*']},
     install_requires = requirements,

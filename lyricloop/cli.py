@@ -12,7 +12,8 @@ from .config import LyricLoopError, LoopConfig, read_json
 from .progress import quiet_libraries
 
 # %% auto #0
-__all__ = ['COMMANDS', 'command', 'info', 'prepare', 'train', 'generate', 'evaluate', 'demo', 'app', 'export', 'main']
+__all__ = ['COMMANDS', 'command', 'info', 'prepare', 'train', 'generate', 'evaluate', 'demo', 'app', 'export', 'command_parser',
+           'main']
 
 # %% ../nbs/10_cli.ipynb #91e7bc49
 COMMANDS = {}
@@ -113,16 +114,18 @@ def generate(run: str = 'runs/run',           # a trained run folder (with adapt
     "Write lyrics for a genre and song map with a trained run."
     from json import dumps
     from lyricloop.generate import LyricGenerator, check_request, run_genres
+    from lyricloop.sections import map_notes, relabel_headers, user_headers
     genres = run_genres(run)
     if genre is None: raise LyricLoopError(f"--genre is required; this run knows: {', '.join(genres)}")
     check_request(genres, genre, song_map)
+    for note in map_notes(song_map): print(f"song map: {note}", file=sys.stderr)   # Hook -> Chorus is said, not done silently
     gen = LyricGenerator.from_run(run, adapter=not base)
     songs = gen.generate(genre, song_map, theme=theme, mode='free' if free else 'constrained', n=n, seed=seed,
                          temperature=temperature, max_new_tokens=max_new_tokens)
     if json: print(dumps([s.to_dict() for s in songs], indent=2)); return
     for k, s in enumerate(songs):
         if n > 1: print(f"=== song {k + 1} (seed {s.seed}) ===")
-        print(s.text, end='\n\n')
+        print(relabel_headers(s.text, user_headers(song_map)), end='\n\n')   # the user's header words back: [Hook], not [Chorus]
 
 # %% ../nbs/10_cli.ipynb #2d33f285
 @command
@@ -187,9 +190,9 @@ def app(run: str = None,    # run folder, exported folder or hub repo id to serv
             run = str(p.resolve())
         env['LYRICLOOP_RUN'] = run
     if base: env['LYRICLOOP_BASE_MODEL'] = base
-    page = importlib.util.find_spec('lyricloop.streamlit_app').origin
+    page = importlib.util.find_spec('lyricloop.streamlit_app').origin       # served to visitors: no Deploy button, no ⋮ developer menu
     args = [sys.executable, '-m', 'streamlit', 'run', page, '--server.port', str(port), '--server.headless', 'true',
-            '--browser.gatherUsageStats', 'false'] + (['--server.address', host] if host else [])
+            '--browser.gatherUsageStats', 'false', '--client.toolbarMode', 'minimal'] + (['--server.address', host] if host else [])
     print(f"serving {run or 'the demo run'} at http://{host or 'localhost'}:{port} (Ctrl-C stops it)", flush=True)
     os.execve(sys.executable, args, env)                    # streamlit takes over this process: signals reach it directly
 
@@ -219,6 +222,16 @@ def _usage() -> str:
     lines += ["", "Run `lyricloop COMMAND --help` for a command's options."]
     return '\n'.join(lines)
 
+def command_parser(name: str):
+    "The argparse parser of sub-command `name`, its options spelled with dashes (`--song-map`), as `--help` shows them."
+    p = anno_parser(COMMANDS[name].__wrapped__, prog=f"lyricloop {name}")
+    for a in p._actions:                        # argparse keeps each option's spellings in two places: the action and the lookup table
+        dashed = [o.replace('_', '-') if o.startswith('--') else o for o in a.option_strings]
+        for o in a.option_strings: p._option_string_actions.pop(o)
+        for o in dashed: p._option_string_actions[o] = a
+        a.option_strings = dashed
+    return p
+
 def main(argv: list[str] | None = None) -> int:
     "Entry point of the `lyricloop` console script."
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -231,8 +244,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lyricloop: error: unknown command '{name}'{hint} (commands: {', '.join(COMMANDS)})", file=sys.stderr)
         return 2
     fn = COMMANDS[name].__wrapped__
-    rest = [re.sub(r'^--([\w-]+)', lambda m: '--' + m[1].replace('-', '_'), a) if a.startswith('--') else a for a in rest]  # --max-steps == --max_steps
-    args = vars(anno_parser(fn, prog=f"lyricloop {name}").parse_args(rest))
+    rest = [re.sub(r'^--([\w-]+)', lambda m: '--' + m[1].replace('_', '-'), a) if a.startswith('--') else a for a in rest]  # --max_steps == --max-steps
+    args = vars(command_parser(name).parse_args(rest))
     args.pop('pdb', None); args.pop('xtra', None)
     quiet_libraries()   # one bar per long stage, no library chatter (see Progress)
     try: fn(**args)

@@ -15,8 +15,8 @@ from .corpus import csv_files
 from .scan import sample_corpus, peak_rss_mb
 
 # %% auto #0
-__all__ = ['balance_genres', 'split_by_genre', 'check_out_dir', 'temp_sibling', 'publish_dir', 'hold_lock', 'prepare_dataset',
-           'load_prepared', 'flat_keys', 'data_fingerprint', 'data_differences']
+__all__ = ['balance_genres', 'split_by_genre', 'check_out_dir', 'temp_sibling', 'publish_dir', 'HeldLock', 'hold_lock',
+           'prepare_dataset', 'load_prepared', 'flat_keys', 'data_fingerprint', 'data_differences']
 
 # %% ../nbs/02d_data.ipynb #188b1c57
 def balance_genres(cleaned: dict, cfg: LoopConfig) -> tuple[dict, dict]:
@@ -82,8 +82,15 @@ def publish_dir(tmp: Path, out: Path):
         out.rename(old); tmp.rename(out); shutil.rmtree(old)
     else: tmp.rename(out)
 
-def hold_lock(path, what: str, wait: bool = False):
-    "A held `filelock.FileLock` at `path`; if another process holds it, wait for it (saying so) or raise `what: in use by pid N`."
+class HeldLock:
+    "A held `filelock.FileLock` and the pid file beside it; `release` removes the pid file, then lets go of the lock."
+    def __init__(self, lock, pid_file: Path): self.lock, self.pid_file = lock, pid_file
+    def release(self):
+        try: self.pid_file.unlink(missing_ok=True)     # still holding the lock: no other process writes it now
+        finally: self.lock.release()
+
+def hold_lock(path, what: str, wait: bool = False) -> HeldLock:
+    "A held lock at `path`; if another process holds it, wait for it (saying so) or raise `what: in use by pid N`."
     from filelock import FileLock, Timeout
     lock, pid_file = FileLock(str(path)), Path(f'{path}.pid')
     try: lock.acquire(timeout=0)
@@ -93,7 +100,7 @@ def hold_lock(path, what: str, wait: bool = False):
         print(f"{what}: another process (pid {pid}) is writing it; waiting for it", file=sys.stderr, flush=True)
         lock.acquire()
     pid_file.write_text(f'{os.getpid()}\n')
-    return lock
+    return HeldLock(lock, pid_file)
 
 # %% ../nbs/02d_data.ipynb #70d8e3e6
 def _features():

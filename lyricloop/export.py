@@ -13,10 +13,12 @@ from .config import LoopConfig, LyricLoopError, RunDir
 from .data import check_out_dir, temp_sibling, publish_dir
 from .environment import can_load_4bit, load_model_and_tokenizer, _first_line, _looks_local
 from .generate import LyricGenerator, run_genres, run_base
+from .prompts import build_prompt
 
 # %% auto #0
-__all__ = ['EXPORT_INFO', 'CARRIED_BASE', 'export_base', 'export_info', 'model_card', 'export_adapter', 'merged_model',
-           'export_merged', 'export_run', 'hub_token', 'push_export', 'resolve_source', 'load_generator']
+__all__ = ['EXPORT_INFO', 'CARRIED_BASE', 'CARD_REQUEST', 'export_base', 'export_info', 'card_prompt', 'model_card',
+           'export_adapter', 'merged_model', 'export_merged', 'export_run', 'hub_token', 'push_export',
+           'resolve_source', 'load_generator']
 
 # %% ../nbs/09b_export.ipynb #d19f70dc
 EXPORT_INFO = 'lyricloop.json'
@@ -39,6 +41,13 @@ def export_info(run, merged: bool) -> dict:
                 config=LoopConfig.load(run.config).to_dict(), section_tokens=budgets)
 
 # %% ../nbs/09b_export.ipynb #e69d4df0
+CARD_REQUEST = dict(song_map=['Verse', 'Chorus', 'Verse', 'Chorus'], theme='a dirt road home')
+
+def card_prompt(info: dict) -> str:
+    "The example prompt of a model card: the run's own template, its first genre and `CARD_REQUEST`."
+    c = info['config']
+    return build_prompt(c['data']['genres'][0], CARD_REQUEST['song_map'], theme=CARD_REQUEST['theme'], template=c['model']['template'])
+
 def model_card(info: dict, name: str) -> str:
     "A model card (`README.md`) for an exported folder described by `info`, loaded from `name` (a hub repo id or a folder)."
     base, merged = info['base_model'], info['merged']
@@ -47,18 +56,29 @@ def model_card(info: dict, name: str) -> str:
     meta = ['---', f"library_name: {'transformers' if merged else 'peft'}", 'tags: [lyricloop, lyrics, songwriting, lora]']
     if on_hub: meta.append(f'base_model: {base}')
     c = info['config']
+    if merged: where = "the embedded tiny Gemma LyricLoop builds, with the adapter merged into these weights" if carried else f"`{base}`, with the adapter merged into these weights"
+    else: where = f"carried in this folder (`{base}/`)" if carried else f"`{base}`" + ('' if on_hub else ' (a local model: not on the hub)')
     about = [f"# {name}", '', f"A LyricLoop songwriting model ({'merged' if merged else 'LoRA adapter'}): lyrics for a genre and a song map.",
              '', f"- genres: {', '.join(c['data']['genres'])}", f"- prompt template: {c['model']['template']}",
-             (f"- base: carried in this folder (`{base}/`)" if carried else f"- base: `{base}`" + ('' if on_hub else ' (a local model: not on the hub)')), f"- LyricLoop {info['lyricloop']}", '']
-    if merged: load = ["from transformers import AutoModelForCausalLM, AutoTokenizer",
-                       f"model = AutoModelForCausalLM.from_pretrained('{name}')", f"tok = AutoTokenizer.from_pretrained('{name}')"]
-    else: load = ["from transformers import AutoModelForCausalLM, AutoTokenizer", "from peft import PeftModel",
-                  *(([f"path = '{name}'"] if _looks_local(name) or Path(name).exists() else
-                     ["from huggingface_hub import snapshot_download", f"path = snapshot_download('{name}')"]) +
-                    [f"model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(f'{{path}}/{base}'), path)"] if carried
-                   else [f"model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained('{base}'), '{name}')"]),
-                  f"tok = AutoTokenizer.from_pretrained('{name}')"]
-    use = ['```python', *load, '```', '', 'With LyricLoop (the song map enforced, streaming UI):', '', '```bash', f"lyricloop app --run {name}", '```']
+             f"- base: {where}", f"- LyricLoop {info['lyricloop']}", '',
+             "It answers one kind of chat turn, the one it was trained on: a genre, a theme and the song map as section headers in order "
+             "(verses numbered: `[Verse 1]`, `[Verse 2]`). Give it that prompt through the tokenizer's chat template; "
+             f"any other text (a bare \"Hello\") gets no song. Swap the genre ({', '.join(c['data']['genres'])}), the theme and the headers for yours:", '']
+    if merged: load = [f"model = AutoModelForCausalLM.from_pretrained('{name}')"]
+    elif carried: load = ["from peft import PeftModel",
+                          *([f"path = '{name}'"] if _looks_local(name) or Path(name).exists() else
+                            ["from huggingface_hub import snapshot_download", f"path = snapshot_download('{name}')"]),
+                          f"model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(f'{{path}}/{base}'), path)"]
+    else: load = ["from peft import PeftModel", f"model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained('{base}'), '{name}')"]
+    g = c.get('generation', {})
+    sampling = ''.join(f", {k}={g[k]}" for k in ('temperature', 'top_p', 'repetition_penalty') if k in g)
+    code = ["from transformers import AutoModelForCausalLM, AutoTokenizer", *load, f"tok = AutoTokenizer.from_pretrained('{name}')",
+            f"prompt = {card_prompt(info)!r}",
+            "inputs = tok.apply_chat_template([{'role': 'user', 'content': prompt}], add_generation_prompt=True, return_tensors='pt', return_dict=True)",
+            f"out = model.generate(**inputs, max_new_tokens=300, do_sample=True{sampling}, eos_token_id=tok.convert_tokens_to_ids('<end_of_turn>'))",
+            "print(tok.decode(out[0, inputs['input_ids'].shape[1]:], skip_special_tokens=True))"]
+    use = ['```python', *code, '```', '', 'Plain `generate` follows the song map only as well as the model learned it; LyricLoop writes exactly the sections asked for '
+           '(constrained decoding), in a web page that shows the song as it is written:', '', '```bash', f"lyricloop app --run {name}", '```']
     return '\n'.join(meta + ['---', ''] + about + use) + '\n'
 
 # %% ../nbs/09b_export.ipynb #77f33781

@@ -13,7 +13,7 @@ from .sample import sample_csv
 from .sections import HEADER_LINE
 
 # %% auto #0
-__all__ = ['STAGES', 'DEMO_SONG_MAP', 'stage_key', 'Manifest', 'run_pipeline']
+__all__ = ['STAGES', 'DEMO_SONG_MAP', 'SUMMARY_LEGEND', 'stage_key', 'Manifest', 'run_pipeline']
 
 # %% ../nbs/09a_pipeline.ipynb #91be0006
 STAGES = ('prepare', 'base', 'train', 'songs', 'evaluate', 'figures')
@@ -44,6 +44,10 @@ class Manifest:
         tmp = self.path.with_name('pipeline.json.tmp'); tmp.write_text(json.dumps(self.keys, indent=1)); tmp.replace(self.path)
 
 # %% ../nbs/09a_pipeline.ipynb #fb31a57f
+SUMMARY_LEGEND = ("genre: songs a classifier trained on human lyrics hears as the genre asked for · exact map: songs with exactly the sections asked for",
+                  "EOS: songs the model ended itself (end of turn) rather than the token budget · junk lines: lyric lines with a word the corpus never uses, or no word",
+                  "shared lines: lines two songs have in common when only their genre differs (lower: the genre changes the song)")
+
 def _stage_line(log, t0):
     "A logger that numbers the stages and shows the time since `t0`."
     i = iter(range(1, len(STAGES) + 1))
@@ -134,8 +138,11 @@ def _run_stages(root, cfg, csv, base_recipe, base_dir, song_map, theme, n_per_ge
     if step('evaluate', key, RunDir(res['run']).metrics, valid=asked):   # `lyricloop evaluate` may have rewritten it with other settings
         evaluate(res['run'], res['data'], n_per_genre=n_per_genre, max_new_tokens=max_new_tokens, progress=progress); m.done('evaluate', key)
     res['metrics'] = json.loads(RunDir(res['run']).metrics.read_text())
-    for g, p in res['metrics']['perplexity'].items(): log(f"      {g:<8} perplexity base {p['base']:6.2f} -> tuned {p['tuned']:5.2f}")
+    ppl, order = res['metrics']['perplexity'], [x['genre'] for x in res['songs']]
+    for g in sorted(ppl, key=lambda g: order.index(g) if g in order else len(order)):   # in the songs' genre order
+        log(f"      {g:<8} perplexity base {ppl[g]['base']:6.2f} -> tuned {ppl[g]['tuned']:5.2f}")
     for mode, v in res['metrics']['modes'].items(): log('      ' + summary_line(mode, v))
+    for line in SUMMARY_LEGEND: log('      ' + line)
     if last < 5: return res
 
     from lyricloop.viz import run_figures

@@ -25,8 +25,14 @@ class LineWriter:
 LOG_EVERY = float(os.environ.get('LYRICLOOP_LOG_EVERY', 30))
 
 class LogBar(std_tqdm):
-    "tqdm without its timer thread, which redraws a bar every 10 s whether or not it moved."
-    monitor_interval = 0
+    "tqdm for a log: no timer thread (it redraws a bar every 10 s whether or not it moved), no line before the first step."
+    monitor_interval, _closing = 0, False
+    def display(self, *args, **kw):
+        if self.n == self.initial and self.mininterval > 0 and not self._closing: return True   # "0/106": nothing a log needs
+        return super().display(*args, **kw)
+    def close(self):
+        self._closing = True
+        super().close()
 
 def _interactive(stream) -> bool:
     "Whether `stream` is a terminal, or the standard error of a Jupyter kernel."

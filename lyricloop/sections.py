@@ -10,7 +10,7 @@ from .config import LyricLoopError
 # %% auto #0
 __all__ = ['SECTIONS', 'FALLBACK_SECTION', 'SECTION_ALIASES', 'HEADER_LINE', 'HEADER_START', 'MAX_SECTIONS', 'HOOK_SECTIONS',
            'normalize_section', 'header_of', 'parse_sections', 'song_map', 'section_headers', 'normalize_headers',
-           'parse_song_map', 'remap_lyrics']
+           'parse_song_map', 'map_names', 'map_notes', 'user_headers', 'relabel_headers', 'remap_lyrics']
 
 # %% ../nbs/00a_sections.ipynb #879866c2
 SECTIONS = ('Intro', 'Verse', 'Pre-Chorus', 'Chorus', 'Post-Chorus', 'Bridge', 'Interlude', 'Breakdown', 'Drop', 'Outro')
@@ -90,13 +90,17 @@ def normalize_headers(lyrics: str, raw: list | None = None) -> tuple[str, list[s
 # %% ../nbs/00a_sections.ipynb #ae388cba
 MAX_SECTIONS = 64
 
-def parse_song_map(text: str | list[str]) -> list[str]:
-    "Canonical sections of a user-written song map; a clear error for empty maps or unknown sections."
+def _map_parts(text: str | list[str]) -> list[str]:
+    "The names of a user-written song map, as written."
     if isinstance(text, (list, tuple)): parts = [str(p) for p in text]
     else:
         t = re.sub(r'(?i)\b(pre|post|build)-(chorus|hook|up)\b', r'\1 \2', text.strip())  # keep Pre-Chorus whole
         parts = re.split(r'\s*(?:,|;|\||->|→|-)\s*|\]\s*\[', t)
-    parts = [p.strip().strip('[]').strip() for p in parts if p and p.strip().strip('[]').strip()]
+    return [p.strip().strip('[]').strip() for p in parts if p and p.strip().strip('[]').strip()]
+
+def parse_song_map(text: str | list[str]) -> list[str]:
+    "Canonical sections of a user-written song map; a clear error for empty maps or unknown sections."
+    parts = _map_parts(text)
     if not parts: raise LyricLoopError("song map is empty: give sections like 'Verse, Chorus, Verse, Chorus'")
     if len(parts) > MAX_SECTIONS: raise LyricLoopError(f"song map has {len(parts)} sections; at most {MAX_SECTIONS} (a long song has about 12)")
     out = []
@@ -109,6 +113,41 @@ def parse_song_map(text: str | list[str]) -> list[str]:
             raise LyricLoopError(f"unknown section '{p}' in song map{hint} (sections: {', '.join(SECTIONS)})")
         out.append(sec)
     return out
+
+# %% ../nbs/00a_sections.ipynb #a11a5e02
+def _alias_key(name: str) -> str:
+    "A section name as the alias table spells its keys: lower case, single spaces for `-`, `_`, `.`."
+    return re.sub(r'[-_.\s]+', ' ', name.strip().strip('[]').lower()).strip()
+
+def map_names(text: str | list[str]) -> list[tuple[str, str]]:
+    "(name as written, section it is read as) for each entry of a user-written song map."
+    return list(zip(_map_parts(text), parse_song_map(text)))
+
+def map_notes(text: str | list[str]) -> list[str]:
+    "One line for each name of a song map that was read as another section, e.g. `'Hook' read as Chorus`."
+    notes = {}
+    for name, sec in map_names(text):
+        if _alias_key(name) != _alias_key(sec): notes.setdefault(name.lower(), f"'{name}' read as {sec}")
+    return list(notes.values())
+
+def user_headers(text: str | list[str]) -> list[str]:
+    "The headers of a song on this map: the user's own word where the vocabulary has it as another name of the section (`Hook`), else `section_headers`'."
+    names = map_names(text)
+    out = section_headers([s for _, s in names])
+    for i, (name, sec) in enumerate(names):
+        key = _alias_key(name)
+        if sec != 'Verse' and key != _alias_key(sec) and key in SECTION_ALIASES: out[i] = name.title() if name == name.lower() else name
+    return out
+
+def relabel_headers(lyrics: str, headers: list[str]) -> str:
+    "`lyrics` with its header lines renamed to `headers`, in order, while each names the same section (a free song may stray from its map)."
+    parts = HEADER_LINE.split(lyrics)              # text, header, text, header, ..., text
+    heads = parts[1::2]
+    for i, want in enumerate(headers[:len(heads)]):
+        if normalize_section(heads[i]) != normalize_section(want): break
+        heads[i] = want
+    parts[1::2] = [f'[{h}]' for h in heads]
+    return ''.join(parts)
 
 # %% ../nbs/00a_sections.ipynb #493acb5e
 HOOK_SECTIONS = ('Chorus', 'Drop')   # the section a song keeps coming back to: a dance track's drop is its chorus

@@ -4,13 +4,21 @@
 
 # %% ../nbs/09c_streamlit.ipynb #e6f71535
 from __future__ import annotations
-import argparse, json, os, re, sys
+import argparse, json, os, re, sys, warnings
 from pathlib import Path
 import streamlit as st
 
 # %% auto #0
-__all__ = ['RUN_ENV', 'BASE_ENV', 'LENGTHS', 'served', 'demo_dir', 'demo_ready', 'demo_run', 'cached_generator',
-           'cached_demo_run', 'scaled_budgets', 'adherence', 'song_files', 'page']
+__all__ = ['LOAD_WARNINGS', 'RUN_ENV', 'BASE_ENV', 'LENGTHS', 'quiet_load_warnings', 'served', 'demo_dir', 'demo_ready',
+           'demo_run', 'cached_generator', 'cached_demo_run', 'scaled_budgets', 'adherence', 'song_files', 'page']
+
+# %% ../nbs/09c_streamlit.ipynb #b1c0a002
+LOAD_WARNINGS = ((UserWarning, r'Model has `tie_word_embeddings=True` and a tied layer is part of the adapter'),
+                 (FutureWarning, r'`is_gradient_checkpointing` is deprecated'))
+
+def quiet_load_warnings():
+    "Filter the two warnings every model load gives (`LOAD_WARNINGS`), and only those."
+    for cat, msg in LOAD_WARNINGS: warnings.filterwarnings('ignore', msg, cat)
 
 # %% ../nbs/09c_streamlit.ipynb #af26a401
 RUN_ENV, BASE_ENV = 'LYRICLOOP_RUN', 'LYRICLOOP_BASE_MODEL'
@@ -99,6 +107,7 @@ def page(source: str | None = None, base: str | None = None):
     "The LyricLoop page: settings, Generate, the song streamed as it is written, its song map and downloads."
     from lyricloop.app import PRESETS, lyrics_html
     from lyricloop.config import LyricLoopError
+    quiet_load_warnings()
     st.set_page_config(page_title='LyricLoop', page_icon='🎵')
     st.title('LyricLoop')
     st.caption('Lyrics for a genre and a song map, written by a fine-tuned model.')
@@ -129,7 +138,7 @@ def page(source: str | None = None, base: str | None = None):
         st.session_state.pop('song', None)
         buf = []
         def stream(piece: str):
-            buf.append(piece); out.markdown(lyrics_html(''.join(buf)), unsafe_allow_html=True)
+            buf.append(piece); out.html(lyrics_html(''.join(buf)))
         try:
             gen.check(genre, smap)
             song = gen.generate(genre, smap, theme=theme.strip() or None, mode=mode, seed=int(seed), temperature=temperature, top_p=top_p,
@@ -139,7 +148,7 @@ def page(source: str | None = None, base: str | None = None):
             out.empty(); st.error(str(e))
     song = st.session_state.get('song')
     if song:
-        out.markdown(lyrics_html(song['text']), unsafe_allow_html=True)
+        out.html(lyrics_html(song['text']))
         st.markdown(adherence(song))
         for col, (name, data) in zip(st.columns(2), song_files(song).items()):
             kind = name.rsplit('.', 1)[1]

@@ -17,7 +17,7 @@ def page(pipeline_run, monkeypatch):
 
 def rendered_song(at) -> str:
     "The song text of the page's lyrics block, as a reader sees it."
-    block = next(m.value for m in at.markdown if 'll-lyrics' in m.value)
+    block = next(h.value for h in at.html if 'll-lyrics' in h.value)
     return html.unescape(re.sub(r'<[^>]+>', '', block))
 
 def test_constrained_song_follows_the_requested_map(page):
@@ -52,7 +52,7 @@ def test_bad_song_map_is_an_error_on_the_page(page, smap, msg):
     at = page.run()
     at.text_input(key='song_map').input(smap); at.button(key='generate').click().run()
     assert not at.exception and len(at.error) == 1 and msg in at.error[0].value
-    assert not any('ll-lyrics' in m.value for m in at.markdown)
+    assert not any('ll-lyrics' in h.value for h in at.html)
     at.text_input(key='song_map').input('Verse, Chorus'); at.button(key='generate').click().run()   # the page still serves
     assert not at.error and song_map(rendered_song(at)) == ['Verse', 'Chorus']
 

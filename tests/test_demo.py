@@ -14,3 +14,9 @@ def test_demo_twice_into_the_same_folder(demo_run):
     assert re.search(r'reused: prepare, base, train, songs, evaluate', second)   # ...every stage reused
     assert 'fine-tuning:' in first and 'generating:' in first          # one progress line per long stage the first time
     assert (demo_run['run']/'metrics.json').exists() and (demo_run['run']/'figures').is_dir()
+    assert first.count('scanning:') == 1                               # a bar shorter than LOG_EVERY (30 s) is one line in a log
+    ppl = re.findall(r'^ {6}(\S+) +perplexity base', first, re.M)
+    songs = [g for g, rest in re.findall(r'^ {6}(\S+) +(.*)$', first, re.M) if g in ppl and not rest.startswith('perplexity')]
+    assert ppl == songs and len(ppl) == 6                              # the evaluation lists the genres in the songs' order
+    assert 'EOS: songs the model ended itself' in first and 'shared lines: lines two songs' in first   # the summary's legend
+    assert not list(demo_run['run'].rglob('*.lock.pid'))               # no pid file of a finished trainer left in the run

@@ -6,6 +6,7 @@ from conftest import ROOT, run
 CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
 
 LEAKS = {'directive': re.compile(r'^\s*#\|', re.M), 'prompt': re.compile(r'\b(In|Out) ?\[[0-9 ]*\]:'),
+         'doubled link': re.compile(r'\[\[[^\]]*\]\([^)\s]*\)\]\('),
          'Pandoc attributes': re.compile(r'\]\([^)]*\)\{|\{(target|style)=|\{[#.][\w-]+\}|^:::', re.M), 'show_doc call': re.compile(r'show_doc\(')}
 
 def visible_text(dom: str) -> str:
@@ -17,9 +18,16 @@ def leaks(text: str) -> dict:
     return {k: [text[max(m.start() - 60, 0):m.end() + 60] for m in r.finditer(text)][:3] for k, r in LEAKS.items() if r.search(text)}
 
 def test_leak_check_catches_raw_notebook_markup():
-    raw = '#| echo: false\n#| output: asis\nshow_doc(build_prompt)\nIn [0]:\n[source](https://x){target="_blank"}'
+    raw = '#| echo: false\n#| output: asis\nshow_doc(build_prompt)\nIn [0]:\n[source](https://x){target="_blank"} [[`LoopConfig`](u)](u)'
     assert set(leaks(raw)) == set(LEAKS)
     assert leaks('def build_prompt(genre: str) -> str\n[Verse] in a song, a list [1, 2] and a dict {"a": 1}') == {}
+
+def test_readme_links_each_name_once():
+    assert 'doubled link' not in leaks((ROOT/'README.md').read_text())
+
+def remote_loads(page: str) -> list:
+    "What a page would fetch from the network: scripts, stylesheets, images and modules with an http(s) address."
+    return re.findall(r'<(?:script|img|link|iframe)\b[^>]*\b(?:src|href)="(https?://[^"]+)"', page) + re.findall(r'import\(["\'](https?://[^"\']+)', page)
 
 def chromium_dom(page, tmp_path) -> str:
     "The DOM of `page` after headless Chromium has run its scripts."
@@ -31,9 +39,12 @@ def chromium_dom(page, tmp_path) -> str:
 @pytest.mark.slow
 def test_pages_render_like_nbdev_and_the_report_draws_its_figures(project_copy, tmp_path):
     site = tmp_path/'site'
-    run([sys.executable, str(ROOT/'tools'/'render_docs.py'), 'html', str(site)], cwd=project_copy, check=True)
+    r = run([sys.executable, str(ROOT/'tools'/'render_docs.py'), 'html', str(site)], cwd=project_copy, check=True)
+    assert 'Warning' not in r.stderr + r.stdout, r.stderr[-3000:]                       # nothing printed but the summary line
     pages = sorted(site.glob('[0-9]*.html')) + [site/'index.html']
     assert len(pages) > 15
+    assert not {p.name: u for p in pages if (u := remote_loads(p.read_text()))}           # works offline: no CDN scripts (MathJax, require.js, widgets)
+    for img in re.findall(r'<img[^>]*src="([^"]+)"', (site/'09c_streamlit.html').read_text()): assert (site/img).is_file(), img
     found = {p.name: l for p in pages if (l := leaks(visible_text(p.read_text())))}
     assert not found, found
     prompts = visible_text(chromium_dom(site/'03_prompts.html', tmp_path))

@@ -1,9 +1,10 @@
 "`lyricloop export` on the session's trained run: a merged model that plain transformers loads and that writes the run's songs, an adapter for peft, pushes refused in one line."
-import json, os
+import json, os, re, sys
 import pytest
 from conftest import run, tool
 from lyricloop.config import LoopConfig
 from lyricloop.generate import LyricGenerator
+from lyricloop.sections import song_map
 
 REQUEST = dict(genre='Country', song_map='Verse, Chorus, Verse, Chorus, Bridge, Chorus', theme='a dirt road home', seed=4)
 
@@ -25,6 +26,21 @@ def test_merged_export_loads_with_plain_transformers_and_writes_the_same_song(pi
     free = [LyricGenerator.from_run(pipeline_run['run']).generate(**REQUEST, mode='free', max_new_tokens=80)[0].text,
             gen.generate(**REQUEST, mode='free', max_new_tokens=80)[0].text]
     assert free[0] == free[1]
+
+def test_merged_model_card_snippet_writes_a_song_with_plain_transformers(pipeline_run, tmp_path):
+    "The card's Python, run as a user pastes it: it prompts the model exactly as LyricLoop does and gets a song with section headers."
+    from lyricloop.export import CARD_REQUEST
+    out = tmp_path/'merged'
+    run([tool('lyricloop'), 'export', '--run', str(pipeline_run['run']), '--out', str(out), '--merge'], check=True)
+    card = (out/'README.md').read_text()
+    assert 'base/' not in card and 'carried in this folder' not in card and 'merged into these weights' in card
+    code = re.search(r'```python\n(.*?)```', card, re.S)[1]
+    assert 'lyricloop' not in code.replace(str(out), '')                                   # plain transformers, nothing of ours
+    r = run([sys.executable, '-c', code + "\nimport json; print('PROMPT_IDS', json.dumps(inputs['input_ids'][0].tolist()))"], cwd=tmp_path, check=True, timeout=600)
+    song, ids = r.stdout.split('PROMPT_IDS')
+    genre = json.loads((out/'lyricloop.json').read_text())['config']['data']['genres'][0]
+    assert json.loads(ids) == LyricGenerator.from_run(pipeline_run['run']).prompt_ids(genre, CARD_REQUEST['song_map'], CARD_REQUEST['theme'])
+    assert song_map(song) and len(song.strip().splitlines()) > 2, song
 
 def test_adapter_export_loads_with_peft_and_through_load_generator(pipeline_run, run_song, tmp_path):
     from peft import PeftModel

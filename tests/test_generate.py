@@ -81,3 +81,8 @@ def test_app_with_a_real_generator(gen, tmp_path):
     app.go.click()
     assert app.song is not None and app.song.song_map == app.song.requested and 'll-header' in app.output.value
     assert app.save.click() is None and len(list(tmp_path.glob('*.txt'))) == 1
+
+def test_cli_keeps_the_users_header_words_and_says_what_they_were_read_as(trained):
+    r = run([tool('lyricloop'), 'generate', '--run', str(trained), '--genre', 'Rap', '--song-map', 'Verse, Hook, Chorus', '--seed', '2'], check=True)
+    assert "song map: 'Hook' read as Chorus" in r.stderr.splitlines()
+    assert re.findall(r'^\[(.+)\]$', r.stdout, re.M) == ['Verse 1', 'Hook', 'Chorus']

@@ -6,15 +6,25 @@ Usage:  python tools/render_docs.py html             # _proc/ and _site_offline/
 Quarto (what `nbdev_docs` uses) cannot be installed offline; this is the same processing with nbconvert as renderer.
 Notebooks keep plotly figures as plotly JSON (`application/vnd.plotly.v1+json`, no library inside); the HTML pages draw them
 with one copy of plotly.js taken from the installed plotly package, so the docs work offline and the notebooks stay small.
+The pages load nothing else: nbconvert's lab template would fetch MathJax, require.js, the jupyter-widgets renderer and mermaid
+from CDNs (no page has math, widget state or diagrams), so `OFFLINE_TEMPLATE` leaves those blocks empty; images in `nbs/images/`
+are copied beside the pages.
 """
 import sys, re, html, json, shutil
 import yaml
 from pathlib import Path
 import nbformat
+from jinja2 import DictLoader
 from nbconvert import HTMLExporter, MarkdownExporter
+
+# nbdev runs every cell that imports something while it builds the docs (so `show_doc` sees the names), and tells the author when
+# such a cell also holds other code, which then runs too. Our example cells mix the two on purpose and run in a few seconds
+# (`nbdev_test` runs them all anyway): advice for a notebook's author, nothing a reader of `make docs` can act on.
+NBDEV_ADVICE = 'Found cells containing imports and other code'
 
 def process(path=None):
     "Run nbdev's processing (`nbdev_proc_nbs` minus its attempt to download Quarto); return the `_proc` folder."
+    import os, warnings
     from nbdev.config import get_config
     from nbdev.quarto import refresh_quarto_yml, nbdev_sidebar
     from nbdev.serve import proc_nbs
@@ -24,6 +34,8 @@ def process(path=None):
     refresh_quarto_yml()
     nbdev.doclinks._build_modidx()
     nbdev_sidebar.__wrapped__(path=path)
+    warnings.filterwarnings('ignore', NBDEV_ADVICE, UserWarning)
+    os.environ['PYTHONWARNINGS'] = f'ignore:{NBDEV_ADVICE}:UserWarning'    # the notebooks are processed in spawned workers too
     return Path(proc_nbs(path))
 
 def _frontmatter(nb):
@@ -93,6 +105,16 @@ def quarto_cells(nb):
     nb.cells = cells
     return nb
 
+# nbconvert's lab page without the scripts it would load from CDNs (MathJax, require.js, jupyter-widgets, mermaid).
+OFFLINE_TEMPLATE = {'offline.html.j2': "{%- extends 'lab/index.html.j2' -%}" + ''.join(
+    f"{{% block {b} %}}{{% endblock {b} %}}" for b in ('html_head_js', 'jupyter_widgets', 'html_head_js_mathjax', 'html_head_js_mermaidjs'))}
+
+def _drop_empty_outputs(nb):
+    "Remove display outputs with no data at all (a plotly figure whose JSON was left out): nothing to show, and nbconvert warns about each."
+    for c in nb.cells:
+        if 'outputs' in c: c.outputs = [o for o in c.outputs if o.get('output_type') not in ('display_data', 'execute_result') or o.get('data')]
+    return nb
+
 _NAV = '<nav style="padding:.5em 1em;border-bottom:1px solid #ddd"><a href="index.html">LyricLoop</a> · <a href="contents.html">all pages</a></nav>'
 
 def render_html(src='_proc', dst='_site_offline'):
@@ -100,12 +122,14 @@ def render_html(src='_proc', dst='_site_offline'):
     src, dst = Path(src), Path(dst)
     if dst.exists(): shutil.rmtree(dst)
     dst.mkdir(parents=True)
-    exp = HTMLExporter(template_name='lab', exclude_input_prompt=True, exclude_output_prompt=True)
+    exp = HTMLExporter(template_name='lab', template_file='offline.html.j2', extra_loaders=[DictLoader(OFFLINE_TEMPLATE)],
+                       exclude_input_prompt=True, exclude_output_prompt=True)
+    if (src/'images').is_dir(): shutil.copytree(src/'images', dst/'images')
     pages = []
     for f in sorted(src.glob('*.ipynb')):
         nb = nbformat.read(f, as_version=4)
         meta = _frontmatter(nb)
-        nb = quarto_cells(nb)
+        nb = _drop_empty_outputs(quarto_cells(nb))
         figures = _draw_plotly(nb)
         body, _ = exp.from_notebook_node(_with_title(nb, meta))
         if figures: body = body.replace('</head>', _plotly_js(dst) + '</head>', 1)
