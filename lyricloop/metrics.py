@@ -9,16 +9,17 @@ from collections import defaultdict
 from pathlib import Path
 import torch
 from .config import LoopConfig, LyricLoopError, RunDir
+from .craft import line_syllables, rhyme_density, words
 from .embedded import base_text
 from .progress import progress_bar
 from .prompts import training_example
 from .sections import header_of, parse_sections, song_map
 
 # %% auto #0
-__all__ = ['MODES', 'edit_distance', 'structure_score', 'rhymes', 'rhyme_density', 'syllables', 'line_syllables', 'distinct_n',
-           'repeated_line_rate', 'craft', 'fit_genre_classifier', 'genre_fidelity', 'lyric_vocabulary', 'junk_line',
-           'junk_rate', 'shared_line_rate', 'spread', 'perplexity_by_genre', 'token_probabilities', 'song_metrics',
-           'evaluation_requests', 'training_data', 'evaluate', 'summary_line']
+__all__ = ['MODES', 'edit_distance', 'structure_score', 'distinct_n', 'repeated_line_rate', 'craft', 'fit_genre_classifier',
+           'genre_fidelity', 'lyric_vocabulary', 'junk_line', 'junk_rate', 'shared_line_rate', 'spread',
+           'perplexity_by_genre', 'token_probabilities', 'song_metrics', 'evaluation_requests', 'training_data',
+           'evaluate', 'summary_line']
 
 # %% ../nbs/07_metrics.ipynb #efe7b644
 def edit_distance(a: list, b: list) -> int:
@@ -34,51 +35,6 @@ def structure_score(requested: list, got: list) -> dict:
     "Exact match and normalised edit-distance similarity (1 = identical) of two song maps."
     n = max(len(requested), len(got), 1)
     return dict(exact=requested == got, similarity=1 - edit_distance(requested, got) / n)
-
-# %% ../nbs/07_metrics.ipynb #aa89173b
-_VOWELS = re.compile(r'[aeiouy]+')
-
-def _word(line: str) -> str:
-    "The last word of a line, lower-case letters only."
-    words = re.findall(r"[a-z']+", line.lower())
-    return words[-1].strip("'") if words else ''
-
-@functools.lru_cache(maxsize=1 << 16)
-def _cmu_key(word: str) -> str | None:
-    "The CMU rhyming part of a word, or None if the dictionary does not know it."
-    import pronouncing
-    ph = pronouncing.phones_for_word(word)
-    return pronouncing.rhyming_part(ph[0]) if ph else None
-
-def _spelling_key(word: str) -> str:
-    "Fallback rhyme key: the word from its last vowel group on."
-    m = list(_VOWELS.finditer(word))
-    return word[m[-1].start():] if m else word
-
-def rhymes(a: str, b: str) -> bool:
-    "Whether two words rhyme: CMU rhyming parts when both are known, spelling otherwise; identical words do not count."
-    if not (a and b) or a == b: return False
-    ka, kb = _cmu_key(a), _cmu_key(b)
-    return ka == kb if ka and kb else _spelling_key(a) == _spelling_key(b)
-
-def rhyme_density(lines: list) -> float:
-    "Share of lines whose last word rhymes with a line at most two away (AABB and ABAB both score 1)."
-    ends = [_word(l) for l in lines if l.strip()]
-    if len(ends) < 2: return 0.0
-    hit = [any(rhymes(ends[i], ends[j]) for j in range(max(0, i - 2), min(len(ends), i + 3)) if j != i) for i in range(len(ends))]
-    return sum(hit) / len(ends)
-
-# %% ../nbs/07_metrics.ipynb #683b50ae
-def syllables(word: str) -> int:
-    "Syllable count of a word (CMU dictionary, else vowel groups)."
-    import pronouncing
-    ph = pronouncing.phones_for_word(word)
-    if ph: return pronouncing.syllable_count(ph[0])
-    return max(1, len(_VOWELS.findall(word.rstrip('e') or word)))
-
-def line_syllables(line: str) -> int:
-    "Syllables in a line."
-    return sum(syllables(w.strip("'")) for w in re.findall(r"[a-z']+", line.lower()) if w.strip("'"))
 
 # %% ../nbs/07_metrics.ipynb #2ace60f6
 def distinct_n(text: str, n: int) -> float:
@@ -127,24 +83,18 @@ def genre_fidelity(true: list, pred: list, genres: list) -> dict:
                 confusion=confusion_matrix(true, pred, labels=genres).tolist(), n=len(true))
 
 # %% ../nbs/07_metrics.ipynb #97964a37
-_WORD = re.compile(r"[A-Za-z']+")
-
 def _lyric_lines(text: str) -> list[str]:
     "The lyric lines of `text`, stripped: header lines and blank lines left out."
     return [l for _, ls in parse_sections(text) for l in ls]
 
-def _words(line: str) -> list[str]:
-    "Lower-case words of a line (letters and apostrophes), apostrophes at either end dropped."
-    return [w for w in (m.strip("'").lower() for m in _WORD.findall(line)) if w]
-
 def lyric_vocabulary(records) -> set[str]:
     "Every lower-case word of the lyric lines (headers left out) of `records`."
-    return {w for r in records for l in _lyric_lines(r['lyrics']) for w in _words(l)}
+    return {w for r in records for l in _lyric_lines(r['lyrics']) for w in words(l)}
 
 def junk_line(line: str, vocab: set) -> bool:
     "Whether a lyric line is junk: a U+FFFD or control character, no word of two letters or more, or a word outside `vocab`."
     if '\ufffd' in line or any(unicodedata.category(c) == 'Cc' for c in line): return True
-    ws = _words(line)
+    ws = words(line)
     return not any(len(w.replace("'", '')) >= 2 for w in ws) or any(w not in vocab for w in ws)
 
 def junk_rate(texts, vocab: set) -> float | None:
