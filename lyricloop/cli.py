@@ -101,8 +101,10 @@ def train(data: str = 'runs/data',   # a dataset folder written by `lyricloop pr
 @command
 def generate(run: str = 'runs/run',           # a trained run folder (with adapter/)
              genre: str = None,                # genre to write in (one the run was trained on)
-             song_map: str = 'Verse, Chorus, Verse, Chorus, Bridge, Chorus',  # sections in order
-             theme: str = None,                # what the song is about
+             song_map: str = 'Verse, Chorus, Verse, Chorus, Bridge, Chorus',  # sections in order, each with its craft if you like: 'Verse (ABAB, 8), Chorus (AABB, 6), Verse, Chorus'
+             theme: str = None,                # what the song is about (its key word ends the chorus's first line)
+             rhyme: str = None,                # rhyme scheme of every section without its own, e.g. AABB, ABAB, XAXA (X = free; default: the genre's)
+             syllables: str = None,            # syllables per line of every section without its own: 8, or a pattern '8 6 8 6' (default: the genre's)
              free: bool = False,               # free mode: the prompt alone (default: constrained, map guaranteed)
              n: int = 1,                       # how many songs
              seed: int = 42,                   # sampling seed (song k uses seed + k)
@@ -112,17 +114,21 @@ def generate(run: str = 'runs/run',           # a trained run folder (with adapt
              json: bool = False):              # print songs as JSON (sections and metadata)
     "Write lyrics for a genre and song map with a trained run."
     from json import dumps
+    from lyricloop.craft import craft_spec
     from lyricloop.generate import LyricGenerator, check_request, run_genres
     genres = run_genres(run)
     if genre is None: raise LyricLoopError(f"--genre is required; this run knows: {', '.join(genres)}")
     check_request(genres, genre, song_map)
+    craft_spec(rhyme, syllables, 'request')                      # bad craft fails here, before the model loads
     gen = LyricGenerator.from_run(run, adapter=not base)
     songs = gen.generate(genre, song_map, theme=theme, mode='free' if free else 'constrained', n=n, seed=seed,
-                         temperature=temperature, max_new_tokens=max_new_tokens)
+                         temperature=temperature, max_new_tokens=max_new_tokens, rhyme=rhyme, syllables=syllables)
     if json: print(dumps([s.to_dict() for s in songs], indent=2)); return
     for k, s in enumerate(songs):
         if n > 1: print(f"=== song {k + 1} (seed {s.seed}) ===")
-        print(s.text, end='\n\n')
+        print(s.marked(), end='\n\n')
+    print("each line: syllables/asked and its rhyme letter; craft asked per section: "
+          + '; '.join(dict.fromkeys(f"{sec} {c['rhyme']}, {' '.join(map(str, c['syllables']))}" for sec, c in zip(songs[0].requested, songs[0].craft))))
 
 # %% ../nbs/10_cli.ipynb #2d33f285
 @command

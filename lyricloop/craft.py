@@ -11,10 +11,11 @@ from .config import LyricLoopError
 from .sections import HOOK_SECTIONS, normalize_section, parse_sections, parse_song_map
 
 # %% auto #0
-__all__ = ['LETTERS', 'SCHEMES', 'MAX_SCHEME', 'MAX_SYLLABLES', 'STOPWORDS', 'words', 'last_word', 'syllables', 'line_syllables',
-           'rhyme_key', 'rhymes', 'rhyme_letters', 'rhyme_density', 'parse_scheme', 'parse_syllables', 'CraftSpec',
-           'craft_spec', 'parse_craft_map', 'rhyme_pairs', 'craft_check', 'section_craft', 'craft_profile',
-           'genre_craft', 'theme_words', 'theme_hook', 'theme_in_hooks', 'annotate', 'mark_song']
+__all__ = ['LETTERS', 'SCHEMES', 'MAX_SCHEME', 'MAX_SYLLABLES', 'STOPWORDS', 'END_FUNCTION_WORDS', 'words', 'last_word',
+           'syllables', 'line_syllables', 'rhyme_key', 'rhymes', 'rhyme_letters', 'rhyme_density', 'parse_scheme',
+           'parse_syllables', 'CraftSpec', 'craft_spec', 'parse_craft_map', 'rhyme_pairs', 'craft_check',
+           'section_craft', 'craft_profile', 'genre_craft', 'theme_words', 'theme_hook', 'theme_in_hooks', 'annotate',
+           'mark_song', 'lexicon_counts', 'Lexicon', 'run_craft']
 
 # %% ../nbs/00c_craft.ipynb #6f0f083d
 _VOWELS = re.compile(r'[aeiouy]+')
@@ -272,3 +273,29 @@ def mark_song(text: str, specs: list | None = None, width: int | None = None) ->
                              [f"{l['text']:<{width}}  {l['syllables']:>2}{'' if spec is None or spec.target(i) is None else f'/{spec.target(i)}':<3} {l['letter']}"
                               for i, l in enumerate(s['lines'])]))
     return '\n\n'.join(out)
+
+# %% ../nbs/00c_craft.ipynb #d0cc36eb
+END_FUNCTION_WORDS = STOPWORDS - {'me', 'you', 'us', 'up', 'down', 'out', 'it', 'them', 'him', 'her'}   # words a line can end on
+
+def lexicon_counts(records, min_count: int = 2) -> dict:
+    "Word counts of the lyric lines of `records` (headers left out), for words seen at least `min_count` times."
+    c = Counter(w for r in records for h, ls in parse_sections(r['lyrics']) for l in ls for w in words(l))
+    return {w: n for w, n in c.most_common() if n >= min_count and w.isalpha()}
+
+class Lexicon:
+    "Words a line may end on, most frequent first, with their syllables and rhyme keys."
+    def __init__(self, counts: dict):
+        self.count = dict(counts)
+        self.words = [w for w in sorted(self.count, key=lambda w: -self.count[w]) if w not in END_FUNCTION_WORDS and len(w) > 1]
+        self.by_key = defaultdict(list)
+        for w in self.words: self.by_key[rhyme_key(w)].append(w)
+
+    def rhyming(self, word: str) -> list[str]:
+        "The lexicon's rhymes of `word` (not `word` itself), most frequent first."
+        return [w for w in self.by_key.get(rhyme_key(word), ()) if rhymes(word, w)]
+
+    def __len__(self): return len(self.words)
+
+def run_craft(records) -> dict:
+    "What a run keeps for craft: the genre defaults (`craft_profile`) and the lexicon of its training lyrics."
+    return dict(profile=craft_profile(records), lexicon=lexicon_counts(records))
