@@ -16,10 +16,10 @@ from .prompts import build_prompt
 from .sections import section_headers, parse_sections, song_map
 
 # %% auto #0
-__all__ = ['NEG', 'OVERFLOW', 'ZONE', 'LEAD_INS', 'MAX_END_WORDS', 'END', 'DEFAULT_CRAFT', 'MAX_SECTION_TOKENS', 'Song',
-           'format_song', 'TokenTable', 'SongPlan', 'song_plan', 'SongMapProcessor', 'RowSampler', 'EndingTrie',
-           'LineCraft', 'vocab_lexicon', 'choose_hook', 'CallbackStreamer', 'check_request', 'run_genres', 'check_run',
-           'run_base', 'SongRequest', 'LyricGenerator']
+__all__ = ['NEG', 'OVERFLOW', 'ZONE', 'FREE_UNTIL', 'LEAD_INS', 'MAX_END_WORDS', 'END', 'DETERMINERS', 'DEFAULT_CRAFT',
+           'MAX_SECTION_TOKENS', 'Song', 'format_song', 'TokenTable', 'SongPlan', 'song_plan', 'SongMapProcessor',
+           'RowSampler', 'EndingTrie', 'LineCraft', 'vocab_lexicon', 'choose_hook', 'CallbackStreamer', 'check_request',
+           'run_genres', 'check_run', 'run_base', 'SongRequest', 'LyricGenerator']
 
 # %% ../nbs/06_generate.ipynb #d0faf83e
 from .craft import annotate, mark_song, CraftSpec
@@ -91,6 +91,8 @@ class TokenTable:
         pre = tok.decode([ref])                                                      # so a leading space shows (SentencePiece drops it alone)
         self.pieces = [p[len(pre):] if p.startswith(pre) else t for p, t in zip(tok.batch_decode([[ref, i] for i in range(len(tok))]), text)]
         self.continues_ids = [i for i, p in enumerate(self.pieces) if re.fullmatch(r"[a-z']+", p)]   # tokens that go on spelling a word
+        inline = ~(self.ends_line | self.mid_line | self.never | self.opens_header)
+        self.word_ids = [i for i in inline.nonzero().flatten().tolist() if re.fullmatch(r" [A-Za-z'].*|[,!?.;:-]+", self.pieces[i])]   # a new word or a mark
 
     def fit(self, mask: torch.Tensor, width: int, device) -> torch.Tensor:
         "`mask` padded (False) or cut to a logits row of `width` (models may pad their vocabulary)."
@@ -218,19 +220,21 @@ class RowSampler(LogitsProcessor):
         return out
 
 # %% ../nbs/06_generate.ipynb #c4af0002
-from .craft import (CraftSpec, Lexicon, craft_spec, genre_craft, last_word, line_syllables, parse_craft_map, syllables,
-                             theme_words, _phones)
+from .craft import (CraftSpec, Lexicon, craft_spec, genre_craft, last_word, line_syllables, parse_craft_map,
+                             syllables, theme_words, words, _phones)
 from .sections import HOOK_SECTIONS
 
-ZONE = 4             # syllables still to go at which a line's ending is chosen
+ZONE = 4             # syllables still to go at which a line's ending may be chosen
+FREE_UNTIL = 3       # ... while the model may still write words of its own down to this many
 LEAD_INS = ('the', 'my', 'your', 'our', 'in the', 'on the', 'to the', 'of the', 'in my', 'and the', 'all the', 'for the', 'like the', 'with me')
 MAX_END_WORDS = 400  # end-word candidates offered for a line (most frequent first)
 END = -1             # trie key marking a complete ending
+DETERMINERS = frozenset('the a an my your our his her their this that'.split())
 
 class EndingTrie:
     "Token-id tries of line endings — an optional lead-in and an end word — with a given number of syllables, for one tokenizer."
     def __init__(self, tok):
-        self.tok, self._enc, self._tries = tok, {}, {}
+        self.tok, self._enc, self._tries, self.miss = tok, {}, {}, {}   # miss: per trie, how many syllables its endings are off
 
     def encode(self, text: str, start: bool) -> list:
         "Token ids of `text` as written at a line start (`start`) or after a word: the tail of encoding it after a context."
@@ -242,11 +246,11 @@ class EndingTrie:
             self._enc[key] = full[len(base):] if full[:len(base)] == base and len(full) > len(base) else self.tok.encode(text, add_special_tokens=False)
         return self._enc[key]
 
-    def trie(self, words: tuple, r: int, start: bool) -> dict:
-        "The trie of endings of `r` syllables on one of `words` (the nearest count where none fits exactly)."
-        key = (words, r, start)
+    def trie(self, words: tuple, r: int, start: bool, leads: bool = True) -> dict:
+        "The trie of endings of `r` syllables on one of `words` (the nearest count where none fits exactly); `leads=False`: the end word alone."
+        key = (words, r, start, leads)
         if key in self._tries: return self._tries[key]
-        lead_syl = {l: line_syllables(l) for l in ('',) + LEAD_INS}
+        lead_syl = {l: line_syllables(l) for l in ('',) + (LEAD_INS if leads else ())}
         options = [(abs(r - lead_syl[l] - syllables(w)), l, w) for w in words for l in lead_syl]
         best = min((d for d, _, _ in options), default=None)
         root = {}
@@ -256,8 +260,8 @@ class EndingTrie:
             node = root
             for t in self.encode(text[0].upper() + text[1:] if start else text, start): node = node.setdefault(t, {})
             node[END] = True
-        if len(self._tries) > 4096: self._tries.clear()
-        self._tries[key] = root
+        if len(self._tries) > 4096: self._tries.clear(); self.miss.clear()
+        self._tries[key], self.miss[id(root)] = root, best or 0
         return root
 
 # %% ../nbs/06_generate.ipynb #c4af0005
@@ -327,11 +331,15 @@ class LineCraft:
         hook_line = i == 0 and self.hook and self.sec in self.hook_secs
         zone = max(line_syllables(l) for l in LEAD_INS) + syllables(self.hook) if hook_line else ZONE   # the hook: reachable exactly
         if r > zone: return None
-        start = not line.strip()
-        self.offered = self.endings.trie(self.end_words(i), max(r, 0), start)
+        start, ws = not line.strip(), words(line)
+        leads = not ws or ws[-1] not in DETERMINERS                 # no lead-in after "the", "my"…: the end word itself
+        self.offered = self.endings.trie(self.end_words(i), max(r, 0), start, leads)
         ids = [k for k in self.offered if k != END]
         w = line.split()[-1].lower() if line.split() else ''
-        if line and line[-1].isalpha() and not (_phones(w) or w in self.lex.count): ids += table.continues_ids   # a word still being spelled
+        if line and line[-1].isalpha() and r >= 1 and len(w) < 12 and not (_phones(w) or w in self.lex.count):
+            ids += table.continues_ids                                      # a word still being spelled
+        if (r >= FREE_UNTIL and not hook_line) or (self.endings.miss.get(id(self.offered)) and r >= 2):
+            return ids + table.word_ids                                        # the model may still write a word of its own here
         return ids or [table.newline_id]
 
     def shape(self, row: torch.Tensor, table: TokenTable, keep: int | None = None):
