@@ -111,7 +111,8 @@ def generate(run: str = 'runs/run',           # a trained run folder (with adapt
              temperature: float = None,        # sampling temperature (default: the run's)
              max_new_tokens: int = None,       # token cap in free mode (default: sized from the map)
              base: bool = False,               # use the base model without the adapter (for comparison)
-             json: bool = False):              # print songs as JSON (sections and metadata)
+             json: bool = False,               # print songs as JSON (sections and metadata)
+             revise: int = 0):                 # redraft lines that miss their rhyme or syllables (or are junk): this many candidates each
     "Write lyrics for a genre and song map with a trained run."
     from json import dumps
     from lyricloop.craft import craft_spec
@@ -122,11 +123,12 @@ def generate(run: str = 'runs/run',           # a trained run folder (with adapt
     craft_spec(rhyme, syllables, 'request')                      # bad craft fails here, before the model loads
     gen = LyricGenerator.from_run(run, adapter=not base)
     songs = gen.generate(genre, song_map, theme=theme, mode='free' if free else 'constrained', n=n, seed=seed,
-                         temperature=temperature, max_new_tokens=max_new_tokens, rhyme=rhyme, syllables=syllables)
+                         temperature=temperature, max_new_tokens=max_new_tokens, rhyme=rhyme, syllables=syllables, revise=revise)
     if json: print(dumps([s.to_dict() for s in songs], indent=2)); return
     for k, s in enumerate(songs):
         if n > 1: print(f"=== song {k + 1} (seed {s.seed}) ===")
         print(s.marked(), end='\n\n')
+        for r in s.revised: print(f"revised {s.requested[r['section']]} line {r['line'] + 1} ({', '.join(r['why'])}): was \"{r['was']}\"")
     print("each line: syllables/asked and its rhyme letter; craft asked per section: "
           + '; '.join(dict.fromkeys(f"{sec} {c['rhyme']}, {' '.join(map(str, c['syllables']))}" for sec, c in zip(songs[0].requested, songs[0].craft))))
 

@@ -19,7 +19,7 @@ from .sections import section_headers, parse_sections, song_map
 __all__ = ['NEG', 'OVERFLOW', 'ZONE', 'FREE_UNTIL', 'LEAD_INS', 'MAX_END_WORDS', 'END', 'DETERMINERS', 'DEFAULT_CRAFT',
            'MAX_SECTION_TOKENS', 'Song', 'format_song', 'TokenTable', 'SongPlan', 'song_plan', 'SongMapProcessor',
            'RowSampler', 'EndingTrie', 'LineCraft', 'vocab_lexicon', 'choose_hook', 'CallbackStreamer', 'check_request',
-           'run_genres', 'check_run', 'run_base', 'SongRequest', 'LyricGenerator']
+           'run_genres', 'check_run', 'run_base', 'SongRequest', 'LyricGenerator', 'LineProcessor', 'critique']
 
 # %% ../nbs/06_generate.ipynb #d0faf83e
 from .craft import annotate, mark_song, CraftSpec
@@ -221,7 +221,7 @@ class RowSampler(LogitsProcessor):
 
 # %% ../nbs/06_generate.ipynb #c4af0002
 from .craft import (CraftSpec, Lexicon, craft_spec, genre_craft, last_word, line_syllables, parse_craft_map,
-                             syllables, theme_words, words, _phones)
+                             rhymes, syllables, theme_words, words, _phones)
 from .sections import HOOK_SECTIONS
 
 ZONE = 4             # syllables still to go at which a line's ending may be chosen
@@ -550,11 +550,101 @@ def _write(self: LyricGenerator, batch, mode, samp, extra, max_new_tokens, budge
 def generate(self: LyricGenerator, genre: str, song_map, theme: str | None = None, mode: str = 'constrained', n: int = 1,
              seed: int | None = None, temperature: float | None = None, top_p: float | None = None,
              repetition_penalty: float | None = None, max_new_tokens: int | None = None, section_tokens: int | dict | None = None,
-             reuse_repeats: bool = True, stream=None, rhyme: str | None = None, syllables=None, craft: bool = True) -> list[Song]:
+             reuse_repeats: bool = True, stream=None, rhyme: str | None = None, syllables=None, craft: bool = True, revise: int = 0) -> list[Song]:
     "Write `n` songs of `genre` following `song_map` (free or constrained), each section rhyming and scanned as asked (`rhyme`, `syllables`, or per section in the map; the genre's by default); song k uses seed `seed + k`."
     if n < 1: raise LyricLoopError(f"n must be >= 1, got {n}")
     self.check(genre, song_map)
     seed = self.cfg.seed if seed is None else seed
     reqs = [SongRequest(genre, song_map, theme, seed + k, rhyme, syllables) for k in range(n)]
-    return self.generate_batch(reqs, mode, temperature, top_p, repetition_penalty, max_new_tokens, section_tokens, reuse_repeats,
-                               stream=stream, craft=craft)
+    songs = self.generate_batch(reqs, mode, temperature, top_p, repetition_penalty, max_new_tokens, section_tokens, reuse_repeats,
+                                stream=stream, craft=craft)
+    return [self.revise(s, revise, temperature) for s in songs] if revise else songs
+
+# %% ../nbs/06_generate.ipynb #c4af000b
+class LineProcessor(LogitsProcessor):
+    "Shape each row to write one line under its `LineCraft` (then a newline ends it)."
+    def __init__(self, table: TokenTable, crafts: list, prompt_len: int):
+        self.t, self.crafts, self.start = table, crafts, prompt_len
+
+    def __call__(self, input_ids, scores):
+        t, V, dev = self.t, scores.shape[1], scores.device
+        block = t.fit(t.mid_line | t.section_end, V, dev)
+        for b, c in enumerate(self.crafts):
+            body = input_ids[b, self.start:].tolist()
+            c.follow(c.sec, body, t)
+            row = scores[b]
+            row[block] = NEG
+            c.shape(row, t)
+        return scores
+
+def _junk(line: str, lexicon: Lexicon) -> bool:
+    "A line with no word of two letters, or a word neither the lexicon nor the CMU dictionary knows."
+    ws = words(line)
+    return not any(len(w) > 1 for w in ws) or any(w not in lexicon.count and not _phones(w) for w in ws)
+
+def critique(lines: list, spec: CraftSpec, lexicon: Lexicon) -> dict:
+    "{line index: reasons} for the lines of a section that miss its craft: 'syllables' (off target), 'rhyme' (not rhyming with its group's earlier line), 'junk'."
+    ends, last, out = [last_word(l) for l in lines], {}, {}
+    for i, l in enumerate(lines):
+        why = []
+        if spec.target(i) is not None and line_syllables(l) != spec.target(i): why.append('syllables')
+        g = spec.group(i)
+        if g is not None and g in last and not rhymes(ends[last[g]], ends[i]): why.append('rhyme')
+        if g is not None: last[g] = i
+        if _junk(l, lexicon): why.append('junk')
+        if why: out[i] = why
+    return out
+
+# %% ../nbs/06_generate.ipynb #c4af000d
+@patch
+@torch.no_grad()
+def revise(self: LyricGenerator, song: Song, n: int = 4, temperature: float | None = None) -> Song:
+    "`song` with each line that misses its craft (or is junk) redrafted: `n` candidates, the best by rhyme, syllables, then log-probability."
+    if not song.craft: return song
+    specs = [CraftSpec(c['rhyme'], tuple(c['syllables'])) for c in song.craft]
+    secs = [list(ls) for h, ls in song.sections if h is not None]
+    if len(secs) != len(specs): return song
+    first, copy_of = {}, []
+    for k, s in enumerate(song.requested):      # a repeat whose lines are its first's (reuse_repeats) is rebuilt from it
+        copy_of.append(first[s] if s in first and secs[first[s]] == secs[k] else None); first.setdefault(s, k)
+    hook = choose_hook(song.theme, self.lexicon)
+    hook_secs = [k for k, s in enumerate(song.requested) if s in HOOK_SECTIONS]
+    samp = _sampling(self.cfg.generation, temperature=temperature)
+    revised = list(song.revised)
+    for k, (lines, spec) in enumerate(zip(secs, specs)):
+        if copy_of[k] is not None: secs[k] = list(secs[copy_of[k]]); continue
+        for i, why in critique(lines, spec, self.lexicon).items():
+            heads = section_headers(song.requested)
+            before = '\n\n'.join(f'[{h}]\n' + '\n'.join(ls) for h, ls in zip(heads[:k], secs[:k]))
+            text = (before + '\n\n' if before else '') + f'[{heads[k]}]\n' + ''.join(l + '\n' for l in lines[:i])
+            ctx = self.prompt_ids(song.genre, song.requested, song.theme, specs) + self.tok.encode(text, add_special_tokens=False)
+            crafts = []
+            for _ in range(n):
+                c = LineCraft(specs, self.lexicon, self.endings, hook, hook_secs)
+                c.sec, c.seen = k, 0
+                c.used = {last_word(l) for ls in secs for l in ls} - {last_word(lines[i])}
+                for l in lines[:i]: c.line = l; c._close_line()
+                g = spec.group(i)
+                later = next((last_word(lines[j]) for j in range(i + 1, len(lines)) if g is not None and spec.group(j) == g), None)
+                if later and g not in c.keys: c.keys[g] = later      # a group's first line: rhyme with the line that answers it
+                c.line = ''
+                crafts.append(c)
+            ids = torch.tensor([ctx] * n, device=self.model.device)
+            gc = GenerationConfig(do_sample=False, max_new_tokens=48, eos_token_id=[self.table.newline_id], pad_token_id=self.tok.pad_token_id,
+                                  temperature=None, top_p=None, top_k=None)
+            seeds = [(song.seed or 0) * 1009 + 97 * k + 13 * i + j for j in range(n)]
+            procs = LogitsProcessorList([LineProcessor(self.table, crafts, len(ctx)),
+                                         RowSampler(seeds, self.table.never, **{x: v for x, v in samp.items() if x != 'repetition_penalty'})])
+            out = self.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), generation_config=gc, logits_processor=procs)
+            cands = [self.tok.decode(r[len(ctx):], skip_special_tokens=True).split('\n')[0].strip() for r in out.tolist()]
+            def score(line):
+                miss = critique(lines[:i] + [line], spec, self.lexicon).get(i, []) + ([] if not later or rhymes(last_word(line), later) else ['rhyme'])
+                full = torch.tensor([ctx + self.tok.encode(line + '\n', add_special_tokens=False)], device=self.model.device)
+                lp = self.model(input_ids=full).logits[0, len(ctx) - 1:-1].float().log_softmax(-1)
+                tgt = full[0, len(ctx):]
+                return (-len(miss), -abs(line_syllables(line) - (spec.target(i) or 0)), float(lp.gather(1, tgt[:, None]).mean()))
+            best = max([lines[i]] + [c for c in cands if c], key=score)
+            if best != lines[i]:
+                revised.append(dict(section=k, line=i, was=lines[i], now=best, why=why)); lines[i] = best
+    text = '\n\n'.join(f'[{h}]\n' + '\n'.join(ls) for h, ls in zip(section_headers(song.requested), secs))
+    return Song(**{**{f: getattr(song, f) for f in song.__dataclass_fields__}, 'text': text, 'revised': revised})
