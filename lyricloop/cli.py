@@ -151,6 +151,8 @@ def evaluate(run: str = 'runs/run',   # a trained run folder
     for g, p in m['perplexity'].items():
         print(f"{g:<8} perplexity base {p['base']:7.2f}  tuned {p['tuned']:6.2f}   lyric lines: base {p['lyric_base']:7.2f}  tuned {p['lyric_tuned']:6.2f}")
     for mode, v in m['modes'].items(): print(summary_line(mode, v))
+    flu = '  '.join(f"{k} {v:.2f}" for k, v in m.get('fluency', {}).items() if v is not None)
+    if flu: print(f"tuned model's mean lyric-token log-prob: {flu};  another theme shares {m.get('theme_shared_line_rate') or 0:.0%} of the lines")
     if out is None: run_figures(run, m['data'])
     print(f"wrote {target}" + ('' if out else f" and {Path(run)/'figures'}/"))
     if old is not None:

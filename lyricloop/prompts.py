@@ -9,7 +9,7 @@ from .craft import CraftSpec, HOOK_SECTIONS, last_word, section_craft, theme_wor
 from .sections import normalize_section, parse_sections, section_headers
 
 # %% auto #0
-__all__ = ['craft_note', 'build_prompt', 'song_craft', 'song_hook', 'training_example']
+__all__ = ['craft_note', 'short_note', 'build_prompt', 'song_craft', 'song_hook', 'training_example']
 
 # %% ../nbs/03_prompts.ipynb #20d0feac
 def craft_note(spec: CraftSpec | None, hook: str | None = None) -> str:
@@ -22,6 +22,11 @@ def craft_note(spec: CraftSpec | None, hook: str | None = None) -> str:
     if hook: parts.append(f'hook "{hook}"')
     return ', '.join(parts)
 
+def short_note(spec: CraftSpec | None, hook: str | None = None) -> str:
+    "The compact template's craft of a section: 'ABAB 8', 'AABB 8 6 8 6 \"home\"'."
+    parts = [spec.rhyme or '', ' '.join(map(str, spec.syllables or ()))] if spec is not None else []
+    return ' '.join(p for p in parts + [f'"{hook}"' if hook else ''] if p)
+
 def build_prompt(genre: str, song_map: list[str], theme: str | None = None, artist: str | None = None,
                  template: str = 'structured', craft: list | None = None, hook: str | None = None) -> str:
     "The user-turn instruction asking for `genre` lyrics that follow `song_map` (and, given, each section's `craft` and the chorus `hook`)."
@@ -31,7 +36,10 @@ def build_prompt(genre: str, song_map: list[str], theme: str | None = None, arti
     about = f" about {theme.strip()}" if theme and theme.strip() else ''
     style = f" in the style of {artist.strip()}" if artist and artist.strip() else ''
     if template == 'compact':
-        return f"Write {genre} song lyrics{about}{style}. Sections in order: {' '.join(f'[{h}]' + (f' ({n})' if n else '') for h, n in zip(heads, notes))}"
+        kinds = {}
+        for s, c in zip(song_map, craft or []): kinds.setdefault(s, short_note(c, hook if s in HOOK_SECTIONS else None))
+        crafted = '; '.join(f"{s} {n}" for s, n in kinds.items() if n)
+        return f"Write {genre} song lyrics{about}{style}. Sections in order: {' '.join(f'[{h}]' for h in heads)}" + (f". Craft: {crafted}" if crafted else '')
     return (f"Write {genre} song lyrics{about}{style}.\n"
             f"Follow this song map exactly, one section per header, in this order:\n"
             + '\n'.join(f'[{h}]' + (f' {n}' if n else '') for h, n in zip(heads, notes)) +
