@@ -287,12 +287,13 @@ class Lexicon:
     def __init__(self, counts: dict):
         self.count = dict(counts)
         self.words = [w for w in sorted(self.count, key=lambda w: -self.count[w]) if w not in END_FUNCTION_WORDS and len(w) > 1]
-        self.by_key = defaultdict(list)
+        self.by_key, self._rhyming = defaultdict(list), {}
         for w in self.words: self.by_key[rhyme_key(w)].append(w)
 
     def rhyming(self, word: str) -> list[str]:
         "The lexicon's rhymes of `word` (not `word` itself), most frequent first."
-        return [w for w in self.by_key.get(rhyme_key(word), ()) if rhymes(word, w)]
+        if word not in self._rhyming: self._rhyming[word] = [w for w in self.by_key.get(rhyme_key(word), ()) if rhymes(word, w)]
+        return self._rhyming[word]
 
     def __len__(self): return len(self.words)
 

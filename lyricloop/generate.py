@@ -310,7 +310,12 @@ class LineCraft:
         return j == 0 or not (set(s[j:]) & set(s[:j]) - {'X'})
 
     def end_words(self, i: int) -> tuple:
-        "The words line `i` of the section may end on."
+        "The words line `i` of the section may end on (worked out once a line)."
+        key = (self.sec, i, len(self.used))
+        if getattr(self, '_ends', (None,))[0] != key: self._ends = (key, self._end_words(i))
+        return self._ends[1]
+
+    def _end_words(self, i: int) -> tuple:
         spec, lex = self.spec, self.lex
         if i == 0 and self.hook and self.sec in self.hook_secs: return (self.hook,)
         g = spec.group(i)
