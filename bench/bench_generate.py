@@ -29,6 +29,10 @@ Time to first token: from the call's start to the start of the model's second fo
 has been chosen then), recorded by a forward pre-hook, the same way for all rows. Each (model, n) is warmed up once with
 short songs; then each repeat runs constrained, free, floor in turn, and the table shows the median of `--repeats`.
 Targets (issue #13): constrained >= 0.9x free tokens/s for n=1 and for n=8; constrained n=8 >= 2.5x constrained n=1 tokens/s.
+These rows keep songs on their maps only (`craft=False`). Craft (issue #24) has its own table: n=4 songs of the 10-section map
+`CRAFT_MAP`, constrained with craft (rhyme scheme and syllables per section: the genre's, from the run, or `AABB, 8` for a
+random model; line endings spelled through `EndingTrie`) against free on the same requests, pinned to the same steps;
+target: constrained with craft >= 0.5x free tokens/s.
 `--profile` adds a cProfile of one constrained n=8 call on the first model (top functions by own time).
 """
 import argparse, cProfile, io, os, pstats, statistics, tempfile, time, warnings
@@ -90,6 +94,8 @@ class Clock:
         self.ttft = (self.calls[1] if len(self.calls) > 1 else self.t0 + self.seconds) - self.t0
         self.steps = len(self.calls)
 
+CRAFT_MAP = 'Intro, Verse, Pre-Chorus, Chorus, Verse, Pre-Chorus, Chorus, Bridge, Chorus, Outro'
+
 def requests(gen, n: int):
     from lyricloop.generate import SongRequest
     return [SongRequest(gen.genres[i % len(gen.genres)], MAPS[i % len(MAPS)], THEMES[i % len(THEMES)], seed=i) for i in range(n)]
@@ -138,7 +144,7 @@ def bench_model(gen, a) -> dict:
         floor_generate(gen, reqs, 16)
         runs = {r: [] for r in ('floor', 'free', 'constrained')}
         for _ in range(a.repeats):
-            c = timed(gen, lambda: sum(s.new_tokens for s in gen.generate_batch(reqs, 'constrained', section_tokens=budgets, batch_size=n)))
+            c = timed(gen, lambda: sum(s.new_tokens for s in gen.generate_batch(reqs, 'constrained', section_tokens=budgets, batch_size=n, craft=False)))
             runs['constrained'].append(c)
             steps = c['steps']    # the constrained batch's generate steps (its longest song, with its end id)
             runs['free'].append(timed(gen, lambda: free_generate(gen, reqs, steps)))
@@ -150,6 +156,23 @@ def bench_model(gen, a) -> dict:
                              tps=statistics.median(m['new'] / m['s'] for m in ms),
                              row_steps=statistics.median(n * m['steps'] / m['s'] for m in ms), all_s=[m['s'] for m in ms])
             print(f"  {gen.name} n={n} {r:<11} " + ' '.join(f"{m['new']} tok {m['s']:.2f}s" for m in ms), flush=True)
+    return out
+
+def bench_craft(gen, a) -> dict:
+    "Median of constrained-with-craft and free (pinned to the same steps) over n=4 songs of the 10-section `CRAFT_MAP`: {row: dict}."
+    from lyricloop.generate import SongRequest
+    reqs = [SongRequest(r.genre, CRAFT_MAP, r.theme, r.seed) for r in requests(gen, 4)]
+    budgets = {'*': a.new} if gen.name in ('embedded', 'wide') else None      # a trained run: its own section budgets
+    gen.generate_batch([SongRequest(r.genre, 'Verse', r.theme, r.seed) for r in reqs], 'constrained', section_tokens={'*': 8}, batch_size=4)
+    runs = {'free': [], 'constrained + craft': []}
+    for _ in range(a.repeats):
+        c = timed(gen, lambda: sum(s.new_tokens for s in gen.generate_batch(reqs, 'constrained', section_tokens=budgets, batch_size=4)))
+        runs['constrained + craft'].append(c)
+        steps = c['steps']
+        runs['free'].append(timed(gen, lambda: free_generate(gen, reqs, steps)))
+    out = {r: dict(new=statistics.median(m['new'] for m in ms), steps=statistics.median(m['steps'] for m in ms),
+                   s=statistics.median(m['s'] for m in ms), tps=statistics.median(m['new'] / m['s'] for m in ms)) for r, ms in runs.items()}
+    for r, ms in runs.items(): print(f"  {gen.name} craft n=4 {r:<19} " + ' '.join(f"{m['new']} tok {m['s']:.2f}s" for m in ms), flush=True)
     return out
 
 def profile(gen, a, top: int = 18):
@@ -181,6 +204,7 @@ def main():
     ap.add_argument('--run', default=None, help="also a trained run's generator (LyricGenerator.from_run)")
     ap.add_argument('--new', type=int, default=40, help='body token budget per section (6 sections per song)')
     ap.add_argument('--profile', action='store_true', help='cProfile one constrained n=8 call of the first model')
+    ap.add_argument('--craft-only', action='store_true', help='only the craft table (n=4, 10-section map)')
     a = ap.parse_args()
     warnings.filterwarnings('ignore')
     import torch, transformers
@@ -208,6 +232,17 @@ def main():
               f"MLP {c.intermediate_size}, vocabulary {c.vocab_size}, {next(m.parameters()).dtype}, template {g.template}, "
               f"prompt {len(g.prompt_ids(*g.check(r.genre, r.song_map), r.theme))} tokens", flush=True)
     if a.profile: profile(gens[0], a)
+    C = {g.name: bench_craft(g, a) for g in gens}
+    print(f"\n| model | n | row | new tokens | steps | s | tokens/s | constrained + craft / free tokens/s |")
+    print("|---|---:|---|---:|---:|---:|---:|---:|")
+    for name, res in C.items():
+        for r, x in res.items():
+            ratio = f"{x['tps'] / res['free']['tps']:.2f}x" if r != 'free' else ''
+            print(f"| {name} | 4 | LyricLoop {r} | {x['new']:.0f} | {x['steps']:.0f} | {x['s']:.2f} | {x['tps']:,.0f} | {ratio} |")
+    for name, res in C.items():
+        q = res['constrained + craft']['tps'] / res['free']['tps']
+        print(f"{'PASS' if q >= 0.5 else 'FAIL'}  {name}: constrained with craft >= 0.5x free tokens/s, n=4, 10-section map: {q:.2f}x")
+    if a.craft_only: return
     R = {g.name: bench_model(g, a) for g in gens}
     print(f"\n| model | n | row | new tokens | steps | s | tokens/s | time to first token (ms) | constrained / free tokens/s |")
     print("|---|---:|---|---:|---:|---:|---:|---:|---:|")
@@ -218,7 +253,7 @@ def main():
                 lo, hi = x['new_range']
                 new = f"{x['new']:.0f}" + (f" ({lo}–{hi})" if lo != hi else '')
                 ratio = f"{x['tps'] / res[n, 'free']['tps']:.2f}x" if r == 'constrained' else ''
-                label = 'model.generate (sampling)' if r == 'floor' else f'LyricLoop {r}'
+                label = 'model.generate (sampling)' if r == 'floor' else 'LyricLoop constrained (map only)' if r == 'constrained' else f'LyricLoop {r}'
                 print(f"| {name} | {n} | {label} | {new} | {x['steps']:.0f} | {x['s']:.2f} | {x['tps']:,.0f} | {1e3 * x['ttft']:,.0f} | {ratio} |")
     print()
     verdict = lambda ok: 'PASS' if ok else 'FAIL'

@@ -37,6 +37,9 @@ class SongwriterApp:
         self.preset = W.Dropdown(options=list(PRESETS), description='Song map')
         self.song_map = W.Text(value=PRESETS[self.preset.value], description='Sections', layout=W.Layout(width='40em'))
         self.theme = W.Text(placeholder='what is the song about?', description='Theme')
+        self.rhyme = W.Text(placeholder="the genre's", description='Rhyme', layout=W.Layout(width='16em'))
+        self.syllables = W.Text(placeholder="the genre's", description='Syllables', layout=W.Layout(width='16em'))
+        self.craft_info = W.HTML()
         self.temperature = W.FloatSlider(value=c.generation.temperature, min=0.0, max=1.5, step=0.05, description='Temperature')
         self.max_tokens = W.IntSlider(value=c.generation.max_new_tokens, min=64, max=1024, step=32, description='Max tokens')
         self.mode = W.ToggleButtons(options=['constrained', 'free'], description='Mode')
@@ -47,15 +50,22 @@ class SongwriterApp:
         self.output = W.HTML(lyrics_html(''))
         self.copy = W.Textarea(placeholder='the lyrics, to copy', layout=W.Layout(width='40em', height='8em'))
         self.preset.observe(self.on_preset, names='value')
+        self.genre.observe(self.on_genre, names='value'); self.on_genre()
         self.go.on_click(self.on_generate)
         self.save.on_click(self.on_save)
         self.widget = W.VBox([W.HBox([self.genre, self.mode]), W.HBox([self.preset, self.song_map]), self.theme,
+                              W.HBox([self.rhyme, self.syllables, self.craft_info]),
                               W.HBox([self.temperature, self.max_tokens, self.seed]), W.HBox([self.go, self.save]),
                               self.status, self.output, self.copy])
 
     def on_preset(self, change=None):
         "Fill the sections box from the chosen preset (Custom leaves it to you)."
         if PRESETS[self.preset.value]: self.song_map.value = PRESETS[self.preset.value]
+
+    def on_genre(self, change=None):
+        "Show what the genre's training songs do: the craft a section gets unless asked otherwise."
+        d = getattr(self.gen, 'craft_defaults', lambda g: {})(self.genre.value)
+        self.craft_info.value = html.escape("genre's craft: " + '; '.join(f"{s} {c}" for s, c in d.items() if s != '*')) if d else ''
 
     def on_generate(self, _=None):
         "Write a song with the current settings, streaming it into the output."
@@ -67,11 +77,12 @@ class SongwriterApp:
         try:
             self.song = self.gen.generate(self.genre.value, self.song_map.value, theme=self.theme.value or None, mode=self.mode.value,
                                           seed=self.seed.value, temperature=self.temperature.value,
-                                          max_new_tokens=self.max_tokens.value, stream=stream)[0]
+                                          max_new_tokens=self.max_tokens.value, stream=stream,
+                                          rhyme=self.rhyme.value.strip() or None, syllables=self.syllables.value.strip() or None)[0]
         except LyricLoopError as e:
             self.status.value = f'<span style="color:#c00">{html.escape(str(e))}</span>'; return
         finally: self.go.disabled = False
-        self.output.value, self.copy.value, self.save.disabled = lyrics_html(self.song.text), self.song.text, False
+        self.output.value, self.copy.value, self.save.disabled = lyrics_html(self.song.marked()), self.song.text, False
         got = ' → '.join(self.song.song_map) or '(no sections)'
         self.status.value = html.escape(f"{self.song.mode}, {self.song.new_tokens} tokens in {time.time() - t0:.1f}s · song map: {got}")
 

@@ -102,30 +102,38 @@ def train(data: str = 'runs/data',   # a dataset folder written by `lyricloop pr
 @command
 def generate(run: str = 'runs/run',           # a trained run folder (with adapter/)
              genre: str = None,                # genre to write in (one the run was trained on)
-             song_map: str = 'Verse, Chorus, Verse, Chorus, Bridge, Chorus',  # sections in order
-             theme: str = None,                # what the song is about
+             song_map: str = 'Verse, Chorus, Verse, Chorus, Bridge, Chorus',  # sections in order, each with its craft if you like: 'Verse (ABAB, 8), Chorus (AABB, 6), Verse, Chorus'
+             theme: str = None,                # what the song is about (its key word ends the chorus's first line)
+             rhyme: str = None,                # rhyme scheme of every section without its own, e.g. AABB, ABAB, XAXA (X = free; default: the genre's)
+             syllables: str = None,            # syllables per line of every section without its own: 8, or a pattern '8 6 8 6' (default: the genre's)
              free: bool = False,               # free mode: the prompt alone (default: constrained, map guaranteed)
              n: int = 1,                       # how many songs
              seed: int = 42,                   # sampling seed (song k uses seed + k)
              temperature: float = None,        # sampling temperature (default: the run's)
              max_new_tokens: int = None,       # token cap in free mode (default: sized from the map)
              base: bool = False,               # use the base model without the adapter (for comparison)
-             json: bool = False):              # print songs as JSON (sections and metadata)
+             json: bool = False,               # print songs as JSON (sections and metadata)
+             revise: int = 0):                 # redraft lines that miss their rhyme or syllables (or are junk): this many candidates each
     "Write lyrics for a genre and song map with a trained run."
     from json import dumps
+    from lyricloop.craft import craft_spec
     from lyricloop.generate import LyricGenerator, check_request, run_genres
     from lyricloop.sections import map_notes, relabel_headers, user_headers
     genres = run_genres(run)
     if genre is None: raise LyricLoopError(f"--genre is required; this run knows: {', '.join(genres)}")
     check_request(genres, genre, song_map)
+    craft_spec(rhyme, syllables, 'request')                      # bad craft fails here, before the model loads
     for note in map_notes(song_map): print(f"song map: {note}", file=sys.stderr)   # Hook -> Chorus is said, not done silently
     gen = LyricGenerator.from_run(run, adapter=not base)
     songs = gen.generate(genre, song_map, theme=theme, mode='free' if free else 'constrained', n=n, seed=seed,
-                         temperature=temperature, max_new_tokens=max_new_tokens)
+                         temperature=temperature, max_new_tokens=max_new_tokens, rhyme=rhyme, syllables=syllables, revise=revise)
     if json: print(dumps([s.to_dict() for s in songs], indent=2)); return
     for k, s in enumerate(songs):
         if n > 1: print(f"=== song {k + 1} (seed {s.seed}) ===")
-        print(relabel_headers(s.text, user_headers(song_map)), end='\n\n')   # the user's header words back: [Hook], not [Chorus]
+        print(relabel_headers(s.marked(), user_headers(song_map)), end='\n\n')   # the user's header words back: [Hook], not [Chorus]
+        for r in s.revised: print(f"revised {s.requested[r['section']]} line {r['line'] + 1} ({', '.join(r['why'])}): was \"{r['was']}\"")
+    print("each line: syllables/asked and its rhyme letter; craft asked per section: "
+          + '; '.join(dict.fromkeys(f"{sec} {c['rhyme']}, {' '.join(map(str, c['syllables']))}" for sec, c in zip(songs[0].requested, songs[0].craft))))
 
 # %% ../nbs/10_cli.ipynb #2d33f285
 @command
@@ -146,6 +154,8 @@ def evaluate(run: str = 'runs/run',   # a trained run folder
     for g, p in m['perplexity'].items():
         print(f"{g:<8} perplexity base {p['base']:7.2f}  tuned {p['tuned']:6.2f}   lyric lines: base {p['lyric_base']:7.2f}  tuned {p['lyric_tuned']:6.2f}")
     for mode, v in m['modes'].items(): print(summary_line(mode, v))
+    flu = '  '.join(f"{k} {v:.2f}" for k, v in m.get('fluency', {}).items() if v is not None)
+    if flu: print(f"tuned model's mean lyric-token log-prob: {flu};  another theme shares {m.get('theme_shared_line_rate') or 0:.0%} of the lines")
     if out is None: run_figures(run, m['data'])
     print(f"wrote {target}" + ('' if out else f" and {Path(run)/'figures'}/"))
     if old is not None:

@@ -13,14 +13,21 @@ from .config import LoopConfig, LyricLoopError, RunDir, GENERATION
 from .data import flat_keys
 from .environment import can_load_4bit, load_model_and_tokenizer
 from .prompts import build_prompt
-from .sections import parse_song_map, section_headers, parse_sections, song_map
+from .sections import section_headers, parse_sections, song_map
 
 # %% auto #0
-__all__ = ['NEG', 'OVERFLOW', 'MAX_SECTION_TOKENS', 'Song', 'format_song', 'TokenTable', 'SongPlan', 'song_plan',
-           'SongMapProcessor', 'RowSampler', 'CallbackStreamer', 'check_request', 'run_genres', 'check_run', 'run_base',
-           'SongRequest', 'LyricGenerator']
+__all__ = ['NEG', 'OVERFLOW', 'ZONE', 'FREE_UNTIL', 'LEAD_INS', 'MAX_END_WORDS', 'END', 'DETERMINERS', 'DEFAULT_CRAFT',
+           'MAX_SECTION_TOKENS', 'Song', 'format_song', 'TokenTable', 'SongPlan', 'song_plan', 'SongMapProcessor',
+           'RowSampler', 'EndingTrie', 'LineCraft', 'vocab_lexicon', 'choose_hook', 'CallbackStreamer', 'check_request',
+           'run_genres', 'check_run', 'run_base', 'SongRequest', 'LyricGenerator', 'LineProcessor', 'critique']
 
 # %% ../nbs/06_generate.ipynb #d0faf83e
+from .craft import annotate, mark_song, CraftSpec
+
+def _per_line(pattern, n: int) -> list | None:
+    "A syllable pattern spelled out for `n` lines."
+    return [pattern[i % len(pattern)] for i in range(n)] if pattern else None
+
 @dataclass
 class Song:
     "One generated song and how it was made."
@@ -33,12 +40,25 @@ class Song:
     seed: int | None = None
     theme: str | None = None
     cut_sections: list = field(default_factory=list)   # sections whose unfinished last line was dropped at the budget
+    craft: list = field(default_factory=list)          # per section: the craft asked, {'rhyme': scheme, 'syllables': [per line]} (or None)
+    revised: list = field(default_factory=list)        # lines redrafted: {'section', 'line', 'was', 'why'}
     @property
     def song_map(self) -> list: return song_map(self.text)
     @property
     def sections(self) -> list: return parse_sections(self.text)
     def to_dict(self) -> dict:
-        return {**asdict(self), 'song_map': self.song_map, 'sections': [dict(header=h, lines=l) for h, l in self.sections]}
+        "The song as JSON: per section its lines, the craft asked (`rhyme`, `syllables` one per line) and, per line, the measured syllables and rhyme letter."
+        secs, k = [], 0
+        for s in annotate(self.text):
+            asked = None
+            if s['header'] is not None: asked, k = (self.craft[k] if k < len(self.craft) else None), k + 1
+            secs.append(dict(header=s['header'], lines=[l['text'] for l in s['lines']], rhyme=(asked or {}).get('rhyme'),
+                             syllables=_per_line((asked or {}).get('syllables'), len(s['lines'])),
+                             measured=[dict(syllables=l['syllables'], letter=l['letter']) for l in s['lines']]))
+        return {**asdict(self), 'song_map': self.song_map, 'sections': secs}
+    def marked(self) -> str:
+        "The text with each line marked with its syllables (and target) and rhyme letter, as lyric editors show it."
+        return mark_song(self.text, [CraftSpec(c['rhyme'], tuple(c['syllables'])) if c else None for c in self.craft] or None)
     def __str__(self): return self.text
 
 def format_song(text: str, drop_last_line=()) -> str:
@@ -67,6 +87,12 @@ class TokenTable:
         self.section_end = self.opens_header | self.newline_header | self.special   # at a line start: the section ends
         self.mid_line = self.newline_header | self.special | whole_header           # never inside a line
         self.ends_line_ids, self.blank_ids = self.ends_line.tolist(), self.blank.tolist()
+        ref = tok.encode('a', add_special_tokens=False)[-1]                          # a token's text inside a line: decoded after a letter,
+        pre = tok.decode([ref])                                                      # so a leading space shows (SentencePiece drops it alone)
+        self.pieces = [p[len(pre):] if p.startswith(pre) else t for p, t in zip(tok.batch_decode([[ref, i] for i in range(len(tok))]), text)]
+        self.continues_ids = [i for i, p in enumerate(self.pieces) if re.fullmatch(r"[a-z']+", p)]   # tokens that go on spelling a word
+        inline = ~(self.ends_line | self.mid_line | self.never | self.opens_header)
+        self.word_ids = [i for i in inline.nonzero().flatten().tolist() if re.fullmatch(r" [A-Za-z'].*|[,!?.;:-]+", self.pieces[i])]   # a new word or a mark
 
     def fit(self, mask: torch.Tensor, width: int, device) -> torch.Tensor:
         "`mask` padded (False) or cut to a logits row of `width` (models may pad their vocabulary)."
@@ -106,8 +132,8 @@ OVERFLOW = 24   # tokens a line may run past its section's budget before it is c
 
 class SongMapProcessor(LogitsProcessor):
     "Keep each row on its `SongPlan`: the model decides when a section ends, the plan decides which header comes next."
-    def __init__(self, table: TokenTable, plans: list, prompt_len: int, overflow: int = OVERFLOW):
-        self.t, self.plans, self.start, self.overflow = table, plans, prompt_len, overflow
+    def __init__(self, table: TokenTable, plans: list, prompt_len: int, overflow: int = OVERFLOW, craft: list | None = None):
+        self.t, self.plans, self.start, self.overflow, self.craft = table, plans, prompt_len, overflow, craft
 
     def _enter_next(self, p: SongPlan):
         "Close the current section and queue the next header (and a reused repeat's lines), or the song's end."
@@ -148,19 +174,25 @@ class SongMapProcessor(LogitsProcessor):
             if p.sec >= len(p.headers): self._only(row, p.end_id, p); continue
             if p.queue: self._only(row, p.queue[0], p); continue
             if p.reused: self._only(row, self._next_id(p), p); continue
+            c = self.craft[b] if self.craft else None
+            if c is not None and c.specs[p.sec] is None: c = None
+            if c is not None: c.follow(p.sec, p.body, t)
             last = p.body[-1] if p.body else None
             line_start = last is not None and last < len(ends_line) and ends_line[last]
             has_text = any(i < len(blank) and not blank[i] for i in p.body)
-            if line_start and has_text:
+            stanza_open = c is not None and line_start and has_text and not c.may_end() and len(p.body) < p.budgets[p.sec] + self.overflow
+            if line_start and has_text and not stanza_open:
                 if len(p.body) >= p.budgets[p.sec]: self._only(row, self._next_id(p), p); continue
                 mass = torch.logsumexp(row[ends], 0)             # all the ways the model could end the section ...
                 row[ends] = NEG; row[self._next_id(p)] = mass   # ... become the next header of the plan
                 p.at_end = True
+                if c is not None: c.shape(row, t, keep=self._next_id(p))   # or the section goes on: a line as its craft asks
             else:
                 row[mid_line if has_text and not line_start else ends] = NEG   # no empty section, no header mid-line
                 if len(p.body) >= p.budgets[p.sec] + self.overflow:           # a line that never ends: cut it
                     if p.sec not in p.cut: p.cut.append(p.sec)
                     self._only(row, t.newline_id, p)
+                elif c is not None: c.shape(row, t)
         return scores
 
 # %% ../nbs/06_generate.ipynb #0106ceb8
@@ -187,6 +219,155 @@ class RowSampler(LogitsProcessor):
         out[torch.arange(len(pick)), pick] = 0.0
         return out
 
+# %% ../nbs/06_generate.ipynb #c4af0002
+from .craft import (CraftSpec, Lexicon, craft_spec, genre_craft, last_word, line_syllables, parse_craft_map,
+                             rhymes, syllables, theme_words, words, _phones)
+from .sections import HOOK_SECTIONS
+
+ZONE = 4             # syllables still to go at which a line's ending may be chosen
+FREE_UNTIL = 3       # ... while the model may still write words of its own down to this many
+LEAD_INS = ('the', 'my', 'your', 'our', 'in the', 'on the', 'to the', 'of the', 'in my', 'and the', 'all the', 'for the', 'like the', 'with me')
+MAX_END_WORDS = 400  # end-word candidates offered for a line (most frequent first)
+END = -1             # trie key marking a complete ending
+DETERMINERS = frozenset('the a an my your our his her their this that'.split())
+
+class EndingTrie:
+    "Token-id tries of line endings — an optional lead-in and an end word — with a given number of syllables, for one tokenizer."
+    def __init__(self, tok):
+        self.tok, self._enc, self._tries, self.miss = tok, {}, {}, {}   # miss: per trie, how many syllables its endings are off
+
+    def encode(self, text: str, start: bool) -> list:
+        "Token ids of `text` as written at a line start (`start`) or after a word: the tail of encoding it after a context."
+        key = (text, start)
+        if key not in self._enc:
+            ctx = 'la\n' if start else 'la'
+            base = self.tok.encode(ctx, add_special_tokens=False)
+            full = self.tok.encode(ctx + ('' if start else ' ') + text, add_special_tokens=False)
+            self._enc[key] = full[len(base):] if full[:len(base)] == base and len(full) > len(base) else self.tok.encode(text, add_special_tokens=False)
+        return self._enc[key]
+
+    def trie(self, words: tuple, r: int, start: bool, leads: bool = True) -> dict:
+        "The trie of endings of `r` syllables on one of `words` (the nearest count where none fits exactly); `leads=False`: the end word alone."
+        key = (words, r, start, leads)
+        if key in self._tries: return self._tries[key]
+        lead_syl = {l: line_syllables(l) for l in ('',) + (LEAD_INS if leads else ())}
+        options = [(abs(r - lead_syl[l] - syllables(w)), l, w) for w in words for l in lead_syl]
+        best = min((d for d, _, _ in options), default=None)
+        root = {}
+        for d, l, w in options:
+            if d != best: continue
+            text = f"{l} {w}".strip()
+            node = root
+            for t in self.encode(text[0].upper() + text[1:] if start else text, start): node = node.setdefault(t, {})
+            node[END] = True
+        if len(self._tries) > 4096: self._tries.clear(); self.miss.clear()
+        self._tries[key], self.miss[id(root)] = root, best or 0
+        return root
+
+# %% ../nbs/06_generate.ipynb #c4af0005
+class LineCraft:
+    "One song's craft while it is written: per section a `CraftSpec`; the current line, rhyme keys, used end words, the ending being spelled."
+    def __init__(self, specs: list, lexicon: Lexicon, endings: EndingTrie, hook: str | None = None, hook_secs=()):
+        self.specs, self.lex, self.endings, self.hook, self.hook_secs = specs, lexicon, endings, hook, set(hook_secs)
+        self.sec, self.seen, self.used, self.offered = -1, 0, set(), None
+        self._new_section()
+
+    def _new_section(self):
+        self.line, self.lines, self.keys, self.node, self.offered = '', [], {}, None, None
+
+    def follow(self, sec: int, body: list, table: TokenTable):
+        "Take in the tokens of section `sec` written since the last call."
+        if sec != self.sec: self.sec, self.seen = sec, 0; self._new_section()
+        for t in body[self.seen:]: self._take(t, table)
+        self.seen = len(body)
+
+    def _take(self, t: int, table: TokenTable):
+        piece = table.pieces[t] if t < len(table.pieces) else ''
+        if self.node is not None: self.node = self.node.get(t)
+        elif self.offered is not None and t in self.offered: self.node = self.offered[t]
+        self.offered = None
+        if '\n' in piece:
+            self.line += piece.split('\n')[0]
+            if self.line.strip(): self._close_line()
+            self.line, self.node = piece.rsplit('\n', 1)[1], None
+        else: self.line += piece
+
+    def _close_line(self):
+        i, text = len(self.lines), self.line.strip()
+        self.lines.append(text)
+        w, g = last_word(text), self.spec.group(i)
+        if w: self.used.add(w)
+        if g is not None and w: self.keys.setdefault(g, w)
+
+    @property
+    def spec(self) -> CraftSpec: return self.specs[self.sec]
+
+    def may_end(self) -> bool:
+        "Whether the section may end here: no rhyme group of the current stanza is left waiting for its partner."
+        if not self.lines: return False
+        s = self.spec.rhyme or 'X'
+        j = len(self.lines) % len(s)
+        return j == 0 or not (set(s[j:]) & set(s[:j]) - {'X'})
+
+    def end_words(self, i: int) -> tuple:
+        "The words line `i` of the section may end on (worked out once a line)."
+        key = (self.sec, i, len(self.used))
+        if getattr(self, '_ends', (None,))[0] != key: self._ends = (key, self._end_words(i))
+        return self._ends[1]
+
+    def _end_words(self, i: int) -> tuple:
+        spec, lex = self.spec, self.lex
+        if i == 0 and self.hook and self.sec in self.hook_secs: return (self.hook,)
+        g = spec.group(i)
+        fresh = lambda ws: [w for w in ws if w not in self.used]
+        if g is not None and g in self.keys:
+            return tuple(fresh(lex.rhyming(self.keys[g]))[:MAX_END_WORDS] or lex.rhyming(self.keys[g])[:MAX_END_WORDS] or lex.words[:MAX_END_WORDS])
+        if g is None: return tuple(fresh(lex.words)[:MAX_END_WORDS])
+        need = spec.rhyme[i % len(spec.rhyme) + 1:].count(g[1])                 # later lines of this stanza rhyming with this one
+        return tuple([w for w in fresh(lex.words) if len(fresh(lex.rhyming(w))) >= need][:MAX_END_WORDS] or fresh(lex.words)[:MAX_END_WORDS])
+
+    def allowed(self, table: TokenTable) -> list | None:
+        "The ids the next token may be (None: any but a line end)."
+        if self.node is not None:
+            return [k for k in self.node if k != END] + ([table.newline_id] if END in self.node else [])
+        i, line = len(self.lines), self.line
+        target = self.spec.target(i) or 8
+        r = target - line_syllables(line)
+        hook_line = i == 0 and self.hook and self.sec in self.hook_secs
+        zone = max(line_syllables(l) for l in LEAD_INS) + syllables(self.hook) if hook_line else ZONE   # the hook: reachable exactly
+        if r > zone: return None
+        start, ws = not line.strip(), words(line)
+        leads = not ws or ws[-1] not in DETERMINERS                 # no lead-in after "the", "my"…: the end word itself
+        self.offered = self.endings.trie(self.end_words(i), max(r, 0), start, leads)
+        ids = [k for k in self.offered if k != END]
+        w = line.split()[-1].lower() if line.split() else ''
+        if line and line[-1].isalpha() and r >= 1 and len(w) < 12 and not (_phones(w) or w in self.lex.count):
+            ids += table.continues_ids                                      # a word still being spelled
+        if (r >= FREE_UNTIL and not hook_line) or (self.endings.miss.get(id(self.offered)) and r >= 2):
+            return ids + table.word_ids                                        # the model may still write a word of its own here
+        return ids or [table.newline_id]
+
+    def shape(self, row: torch.Tensor, table: TokenTable, keep: int | None = None):
+        "Mask `row` to what this line may do next (`keep`: an id left as it is, the next header at a line start)."
+        ids = self.allowed(table)
+        kept = row[keep].clone() if keep is not None else None
+        if ids is None: row[table.fit(table.ends_line, row.shape[0], row.device)] = NEG
+        else:
+            allow = torch.zeros(row.shape[0], dtype=torch.bool, device=row.device); allow[ids] = True
+            row[~allow] = NEG
+        if keep is not None: row[keep] = kept
+
+# %% ../nbs/06_generate.ipynb #c4af0006
+def vocab_lexicon(tok) -> Lexicon:
+    "A lexicon of the words a tokenizer has as whole tokens and the CMU dictionary knows: the fallback for runs that kept none."
+    words = {t.strip().lower() for t in tok.batch_decode([[i] for i in range(len(tok))]) if re.fullmatch(r' ?[A-Za-z]{2,}', t)}
+    return Lexicon({w: 1 for w in sorted(words) if _phones(w)})
+
+def choose_hook(theme: str | None, lexicon: Lexicon) -> str | None:
+    "The theme word a chorus turns on: of the theme's key words, the one with most rhymes in `lexicon` (the last on a tie)."
+    ws = theme_words(theme)
+    return max(reversed(ws), key=lambda w: len(lexicon.rhyming(w))) if ws else None
+
 # %% ../nbs/06_generate.ipynb #f8b08a32
 class CallbackStreamer(TextStreamer):
     "A `TextStreamer` that hands finished text to `callback`."
@@ -201,7 +382,7 @@ def check_request(genres: list, genre: str, song_map) -> tuple[str, list]:
     "The canonical genre and song map of a request, or a clear error naming the valid choices."
     match = {g.lower(): g for g in genres}
     if str(genre).lower() not in match: raise LyricLoopError(f"unknown genre '{genre}'; this run knows: {', '.join(genres)}")
-    return match[str(genre).lower()], parse_song_map(song_map)
+    return match[str(genre).lower()], parse_craft_map(song_map)[0]
 
 def run_genres(run) -> list:
     "The genres a trained run knows, read from its config without loading the model."
@@ -242,16 +423,23 @@ class SongRequest:
     song_map: list | str
     theme: str | None = None
     seed: int = 0
+    rhyme: str | None = None           # rhyme scheme for every section without its own (None: the genre's)
+    syllables: int | str | list | None = None   # syllables per line, one number or a pattern (None: the genre's)
 
 # %% ../nbs/06_generate.ipynb #e3392a93
 _CACHE = {}
+DEFAULT_CRAFT = CraftSpec('AABB', (8,))   # for a genre the run has no craft profile of
 
 class LyricGenerator:
     "Generate lyrics for genres and song maps, free or constrained, in batches."
     def __init__(self, model, tok, genres: list, template: str = 'structured', defaults: LoopConfig | None = None, name: str = '',
-                 section_tokens: dict | None = None):
+                 section_tokens: dict | None = None, craft: dict | None = None):
         self.model, self.tok, self.genres, self.template, self.name = model.eval(), tok, list(genres), template, name
         self.cfg, self.section_tokens = defaults or LoopConfig(), dict(section_tokens or {})
+        self.craft_profile = (craft or {}).get('profile', {})           # the genres' craft defaults, from the run's training songs
+        self.craft_prompt = craft is not None                            # the run was trained with craft in its prompts
+        self.lexicon = Lexicon(craft['lexicon']) if craft and craft.get('lexicon') else vocab_lexicon(tok)
+        self.endings = EndingTrie(tok)
         vocab = tok.get_vocab()
         self.end_id = vocab.get('<end_of_turn>', tok.eos_token_id)       # Gemma's chat turn end: the end of a song
         self.stop_ids = sorted({i for i in (self.end_id, tok.eos_token_id) if i is not None})
@@ -275,17 +463,28 @@ class LyricGenerator:
             model = PeftModel.from_pretrained(model, run.adapter)
         summary = run.root/'train_summary.json'
         budgets = json.loads(summary.read_text()).get('section_tokens') if summary.exists() else None
-        gen = _CACHE[key] = cls(model, tok, cfg.data.genres, cfg.model.template, cfg, f"{run.root.name}{'' if adapter else ' (base)'}", budgets)
+        craft = json.loads((run.root/'craft.json').read_text()) if (run.root/'craft.json').exists() else None
+        gen = _CACHE[key] = cls(model, tok, cfg.data.genres, cfg.model.template, cfg, f"{run.root.name}{'' if adapter else ' (base)'}", budgets, craft)
         return gen
 
     def check(self, genre: str, song_map) -> tuple[str, list]:
         "Validate a genre and song map; clear errors for bad ones."
         return check_request(self.genres, genre, song_map)
 
-    def prompt_ids(self, genre: str, song_map: list, theme: str | None) -> list:
-        "Token ids of the chat prompt for one song, ending where the model's turn begins."
-        msgs = [dict(role='user', content=build_prompt(genre, song_map, theme=theme, template=self.template))]
+    def prompt_ids(self, genre: str, song_map: list, theme: str | None, craft: list | None = None) -> list:
+        "Token ids of the chat prompt for one song, ending where the model's turn begins (with its craft if the run learned it)."
+        c = dict(craft=craft, hook=choose_hook(theme, self.lexicon)) if craft and self.craft_prompt else {}
+        msgs = [dict(role='user', content=build_prompt(genre, song_map, theme=theme, template=self.template, **c))]
         return self.tok.apply_chat_template(msgs, add_generation_prompt=True, tokenize=True)['input_ids']
+
+    def craft_defaults(self, genre: str) -> dict:
+        "The craft each section type gets in `genre` unless asked otherwise: what the genre's training songs do."
+        return {s: str(genre_craft(self.craft_profile, genre, s)) for s in self.craft_profile.get(genre, {})}
+
+    def request_craft(self, r: SongRequest, genre: str) -> list[CraftSpec]:
+        "Each section's `CraftSpec` for request `r`: its own (in the map), else the request's, else the genre's, else AABB and 8."
+        secs, specs = parse_craft_map(r.song_map, craft_spec(r.rhyme, r.syllables, 'request'))
+        return [s.filled(genre_craft(self.craft_profile, genre, sec)).filled(DEFAULT_CRAFT) for sec, s in zip(secs, specs)]
 
 # %% ../nbs/06_generate.ipynb #f25b559c
 from fastcore.basics import patch
@@ -302,13 +501,14 @@ MAX_SECTION_TOKENS = 1024   # a section budget past this is a mistake, and would
 @torch.no_grad()
 def generate_batch(self: LyricGenerator, requests: list, mode: str = 'constrained', temperature: float | None = None, top_p: float | None = None,
                    repetition_penalty: float | None = None, max_new_tokens: int | None = None, section_tokens: int | dict | None = None,
-                   reuse_repeats: bool = True, batch_size: int = 8, stream=None, progress=None) -> list[Song]:
-    "Write every `SongRequest` in `requests` (free or constrained), `batch_size` songs per `model.generate` call."
+                   reuse_repeats: bool = True, batch_size: int = 8, stream=None, progress=None, craft: bool = True) -> list[Song]:
+    "Write every `SongRequest` in `requests` (free or constrained, with its craft unless `craft=False`), `batch_size` songs per `model.generate` call."
     if mode not in ('free', 'constrained'): raise LyricLoopError(f"unknown mode {mode!r}: use 'free' or 'constrained'")
     if max_new_tokens is not None and max_new_tokens < 1: raise LyricLoopError(f"max_new_tokens must be at least 1, got {max_new_tokens}")
     for b in (section_tokens.values() if isinstance(section_tokens, dict) else [section_tokens] if section_tokens is not None else []):
         if not 1 <= b <= MAX_SECTION_TOKENS: raise LyricLoopError(f"section_tokens must be 1 to {MAX_SECTION_TOKENS} tokens per section, got {b}")
     checked = [(r, *self.check(r.genre, r.song_map)) for r in requests]
+    checked = [(r, g, m, self.request_craft(r, g) if craft else None) for r, g, m in checked]
     budgets = section_tokens if isinstance(section_tokens, dict) else {'*': section_tokens} if section_tokens else self.section_tokens
     g = self.cfg.generation
     extra = {k: v for k, v in g.items() if k not in GENERATION and k not in ('top_k', 'min_p')}   # the run's other GenerationConfig arguments
@@ -322,26 +522,32 @@ def generate_batch(self: LyricGenerator, requests: list, mode: str = 'constraine
 @patch
 def _write(self: LyricGenerator, batch, mode, samp, extra, max_new_tokens, budgets, reuse_repeats, stream) -> list[Song]:
     "One `model.generate` call for a batch of checked requests."
-    prompts = [self.prompt_ids(genre, requested, r.theme) for r, genre, requested in batch]
+    prompts = [self.prompt_ids(genre, requested, r.theme, specs) for r, genre, requested, specs in batch]
     L, pad, dev = max(map(len, prompts)), self.tok.pad_token_id, self.model.device
     ids = torch.tensor([[pad] * (L - len(p)) + p for p in prompts], device=dev)
     att = torch.tensor([[0] * (L - len(p)) + [1] * len(p) for p in prompts], device=dev)
-    plans = [song_plan(self.tok, requested, budgets, self.end_id, reuse_repeats) for _, _, requested in batch]
-    need = max(sum(len(h) + b + OVERFLOW + 2 for h, b in zip(p.headers, p.budgets)) + 2 for p in plans)   # + newline, blank line; + end
+    plans = [song_plan(self.tok, requested, budgets, self.end_id, reuse_repeats) for _, _, requested, _ in batch]
+    crafted = mode == 'constrained' and any(specs for *_, specs in batch)
+    overflow = OVERFLOW * (3 if crafted else 1)          # room for a stanza to close
+    need = max(sum(len(h) + b + overflow + 2 for h, b in zip(p.headers, p.budgets)) + 2 for p in plans)   # + newline, blank line; + end
     limit = min(need, max_new_tokens) if mode == 'free' and max_new_tokens else need
-    procs = [SongMapProcessor(self.table, plans, L)] if mode == 'constrained' else []
-    procs.append(RowSampler([r.seed for r, _, _ in batch], self.table.never, **{k: v for k, v in samp.items() if k != 'repetition_penalty'}))
+    lines = [LineCraft(specs, self.lexicon, self.endings, choose_hook(r.theme, self.lexicon),
+                       [k for k, s in enumerate(requested) if s in HOOK_SECTIONS]) if specs else None for r, _, requested, specs in batch]
+    procs = [SongMapProcessor(self.table, plans, L, overflow, lines if crafted else None)] if mode == 'constrained' else []
+    procs.append(RowSampler([r.seed for r, *_ in batch], self.table.never, **{k: v for k, v in samp.items() if k != 'repetition_penalty'}))
     gc = GenerationConfig(**{**extra, 'do_sample': False, 'max_new_tokens': limit, 'repetition_penalty': samp['repetition_penalty'],
                              'eos_token_id': self.stop_ids, 'pad_token_id': pad, 'temperature': None, 'top_p': None, 'top_k': None})
     out = self.model.generate(input_ids=ids, attention_mask=att, generation_config=gc, logits_processor=LogitsProcessorList(procs),
                               streamer=CallbackStreamer(self.tok, stream) if stream else None)
     songs = []
-    for (r, genre, requested), row, plan in zip(batch, out[:, L:].tolist(), plans):
+    for (r, genre, requested, specs), row, plan in zip(batch, out[:, L:].tolist(), plans):
         end = next((i for i, t in enumerate(row) if t in self.stop_ids), None)
         body = row[:end] if end is not None else row
         cut = plan.cut if mode == 'constrained' else []
         stopped = (None if plan.copy_of[-1] is not None else end is not None and not plan.end_forced) if mode == 'constrained' else end is not None
-        songs.append(Song(genre, requested, format_song(self.tok.decode(body, skip_special_tokens=True), cut), mode, stopped, len(body), r.seed, r.theme, list(cut)))
+        asked = [dict(rhyme=s.rhyme, syllables=list(s.syllables)) for s in specs] if specs else []
+        songs.append(Song(genre, requested, format_song(self.tok.decode(body, skip_special_tokens=True), cut), mode, stopped, len(body), r.seed, r.theme,
+                          list(cut), asked))
     return songs
 
 # %% ../nbs/06_generate.ipynb #6cf6743c
@@ -349,11 +555,101 @@ def _write(self: LyricGenerator, batch, mode, samp, extra, max_new_tokens, budge
 def generate(self: LyricGenerator, genre: str, song_map, theme: str | None = None, mode: str = 'constrained', n: int = 1,
              seed: int | None = None, temperature: float | None = None, top_p: float | None = None,
              repetition_penalty: float | None = None, max_new_tokens: int | None = None, section_tokens: int | dict | None = None,
-             reuse_repeats: bool = True, stream=None) -> list[Song]:
-    "Write `n` songs of `genre` following `song_map` (free or constrained); song k uses seed `seed + k`."
+             reuse_repeats: bool = True, stream=None, rhyme: str | None = None, syllables=None, craft: bool = True, revise: int = 0) -> list[Song]:
+    "Write `n` songs of `genre` following `song_map` (free or constrained), each section rhyming and scanned as asked (`rhyme`, `syllables`, or per section in the map; the genre's by default); song k uses seed `seed + k`."
     if n < 1: raise LyricLoopError(f"n must be >= 1, got {n}")
     self.check(genre, song_map)
     seed = self.cfg.seed if seed is None else seed
-    reqs = [SongRequest(genre, song_map, theme, seed + k) for k in range(n)]
-    return self.generate_batch(reqs, mode, temperature, top_p, repetition_penalty, max_new_tokens, section_tokens, reuse_repeats,
-                               stream=stream)
+    reqs = [SongRequest(genre, song_map, theme, seed + k, rhyme, syllables) for k in range(n)]
+    songs = self.generate_batch(reqs, mode, temperature, top_p, repetition_penalty, max_new_tokens, section_tokens, reuse_repeats,
+                                stream=stream, craft=craft)
+    return [self.revise(s, revise, temperature) for s in songs] if revise else songs
+
+# %% ../nbs/06_generate.ipynb #c4af000b
+class LineProcessor(LogitsProcessor):
+    "Shape each row to write one line under its `LineCraft` (then a newline ends it)."
+    def __init__(self, table: TokenTable, crafts: list, prompt_len: int):
+        self.t, self.crafts, self.start = table, crafts, prompt_len
+
+    def __call__(self, input_ids, scores):
+        t, V, dev = self.t, scores.shape[1], scores.device
+        block = t.fit(t.mid_line | t.section_end, V, dev)
+        for b, c in enumerate(self.crafts):
+            body = input_ids[b, self.start:].tolist()
+            c.follow(c.sec, body, t)
+            row = scores[b]
+            row[block] = NEG
+            c.shape(row, t)
+        return scores
+
+def _junk(line: str, lexicon: Lexicon) -> bool:
+    "A line with no word of two letters, or a word neither the lexicon nor the CMU dictionary knows."
+    ws = words(line)
+    return not any(len(w) > 1 for w in ws) or any(w not in lexicon.count and not _phones(w) for w in ws)
+
+def critique(lines: list, spec: CraftSpec, lexicon: Lexicon) -> dict:
+    "{line index: reasons} for the lines of a section that miss its craft: 'syllables' (off target), 'rhyme' (not rhyming with its group's earlier line), 'junk'."
+    ends, last, out = [last_word(l) for l in lines], {}, {}
+    for i, l in enumerate(lines):
+        why = []
+        if spec.target(i) is not None and line_syllables(l) != spec.target(i): why.append('syllables')
+        g = spec.group(i)
+        if g is not None and g in last and not rhymes(ends[last[g]], ends[i]): why.append('rhyme')
+        if g is not None: last[g] = i
+        if _junk(l, lexicon): why.append('junk')
+        if why: out[i] = why
+    return out
+
+# %% ../nbs/06_generate.ipynb #c4af000d
+@patch
+@torch.no_grad()
+def revise(self: LyricGenerator, song: Song, n: int = 4, temperature: float | None = None) -> Song:
+    "`song` with each line that misses its craft (or is junk) redrafted: `n` candidates, the best by rhyme, syllables, then log-probability."
+    if not song.craft: return song
+    specs = [CraftSpec(c['rhyme'], tuple(c['syllables'])) for c in song.craft]
+    secs = [list(ls) for h, ls in song.sections if h is not None]
+    if len(secs) != len(specs): return song
+    first, copy_of = {}, []
+    for k, s in enumerate(song.requested):      # a repeat whose lines are its first's (reuse_repeats) is rebuilt from it
+        copy_of.append(first[s] if s in first and secs[first[s]] == secs[k] else None); first.setdefault(s, k)
+    hook = choose_hook(song.theme, self.lexicon)
+    hook_secs = [k for k, s in enumerate(song.requested) if s in HOOK_SECTIONS]
+    samp = _sampling(self.cfg.generation, temperature=temperature)
+    revised = list(song.revised)
+    for k, (lines, spec) in enumerate(zip(secs, specs)):
+        if copy_of[k] is not None: secs[k] = list(secs[copy_of[k]]); continue
+        for i, why in critique(lines, spec, self.lexicon).items():
+            heads = section_headers(song.requested)
+            before = '\n\n'.join(f'[{h}]\n' + '\n'.join(ls) for h, ls in zip(heads[:k], secs[:k]))
+            text = (before + '\n\n' if before else '') + f'[{heads[k]}]\n' + ''.join(l + '\n' for l in lines[:i])
+            ctx = self.prompt_ids(song.genre, song.requested, song.theme, specs) + self.tok.encode(text, add_special_tokens=False)
+            crafts = []
+            for _ in range(n):
+                c = LineCraft(specs, self.lexicon, self.endings, hook, hook_secs)
+                c.sec, c.seen = k, 0
+                c.used = {last_word(l) for ls in secs for l in ls} - {last_word(lines[i])}
+                for l in lines[:i]: c.line = l; c._close_line()
+                g = spec.group(i)
+                later = next((last_word(lines[j]) for j in range(i + 1, len(lines)) if g is not None and spec.group(j) == g), None)
+                if later and g not in c.keys: c.keys[g] = later      # a group's first line: rhyme with the line that answers it
+                c.line = ''
+                crafts.append(c)
+            ids = torch.tensor([ctx] * n, device=self.model.device)
+            gc = GenerationConfig(do_sample=False, max_new_tokens=48, eos_token_id=[self.table.newline_id], pad_token_id=self.tok.pad_token_id,
+                                  temperature=None, top_p=None, top_k=None)
+            seeds = [(song.seed or 0) * 1009 + 97 * k + 13 * i + j for j in range(n)]
+            procs = LogitsProcessorList([LineProcessor(self.table, crafts, len(ctx)),
+                                         RowSampler(seeds, self.table.never, **{x: v for x, v in samp.items() if x != 'repetition_penalty'})])
+            out = self.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), generation_config=gc, logits_processor=procs)
+            cands = [self.tok.decode(r[len(ctx):], skip_special_tokens=True).split('\n')[0].strip() for r in out.tolist()]
+            def score(line):
+                miss = critique(lines[:i] + [line], spec, self.lexicon).get(i, []) + ([] if not later or rhymes(last_word(line), later) else ['rhyme'])
+                full = torch.tensor([ctx + self.tok.encode(line + '\n', add_special_tokens=False)], device=self.model.device)
+                lp = self.model(input_ids=full).logits[0, len(ctx) - 1:-1].float().log_softmax(-1)
+                tgt = full[0, len(ctx):]
+                return (-len(miss), -abs(line_syllables(line) - (spec.target(i) or 0)), float(lp.gather(1, tgt[:, None]).mean()))
+            best = max([lines[i]] + [c for c in cands if c], key=score)
+            if best != lines[i]:
+                revised.append(dict(section=k, line=i, was=lines[i], now=best, why=why)); lines[i] = best
+    text = '\n\n'.join(f'[{h}]\n' + '\n'.join(ls) for h, ls in zip(section_headers(song.requested), secs))
+    return Song(**{**{f: getattr(song, f) for f in song.__dataclass_fields__}, 'text': text, 'revised': revised})

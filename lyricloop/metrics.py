@@ -9,15 +9,16 @@ from collections import defaultdict
 from pathlib import Path
 import torch
 from .config import LoopConfig, LyricLoopError, RunDir
+from .craft import CraftSpec, craft_check, line_syllables, rhyme_density, theme_in_hooks, words
 from .embedded import base_text
 from .progress import progress_bar
 from .prompts import training_example
 from .sections import header_of, parse_sections, song_map
 
 # %% auto #0
-__all__ = ['MODES', 'edit_distance', 'structure_score', 'rhymes', 'rhyme_density', 'syllables', 'line_syllables', 'distinct_n',
-           'repeated_line_rate', 'craft', 'fit_genre_classifier', 'genre_fidelity', 'lyric_vocabulary', 'junk_line',
-           'junk_rate', 'shared_line_rate', 'spread', 'perplexity_by_genre', 'token_probabilities', 'song_metrics',
+__all__ = ['MODES', 'edit_distance', 'structure_score', 'distinct_n', 'repeated_line_rate', 'craft', 'requested_craft',
+           'craft_rates', 'fit_genre_classifier', 'genre_fidelity', 'lyric_vocabulary', 'junk_line', 'junk_rate',
+           'shared_line_rate', 'spread', 'perplexity_by_genre', 'token_probabilities', 'song_metrics',
            'evaluation_requests', 'training_data', 'evaluate', 'summary_line']
 
 # %% ../nbs/07_metrics.ipynb #efe7b644
@@ -34,51 +35,6 @@ def structure_score(requested: list, got: list) -> dict:
     "Exact match and normalised edit-distance similarity (1 = identical) of two song maps."
     n = max(len(requested), len(got), 1)
     return dict(exact=requested == got, similarity=1 - edit_distance(requested, got) / n)
-
-# %% ../nbs/07_metrics.ipynb #aa89173b
-_VOWELS = re.compile(r'[aeiouy]+')
-
-def _word(line: str) -> str:
-    "The last word of a line, lower-case letters only."
-    words = re.findall(r"[a-z']+", line.lower())
-    return words[-1].strip("'") if words else ''
-
-@functools.lru_cache(maxsize=1 << 16)
-def _cmu_key(word: str) -> str | None:
-    "The CMU rhyming part of a word, or None if the dictionary does not know it."
-    import pronouncing
-    ph = pronouncing.phones_for_word(word)
-    return pronouncing.rhyming_part(ph[0]) if ph else None
-
-def _spelling_key(word: str) -> str:
-    "Fallback rhyme key: the word from its last vowel group on."
-    m = list(_VOWELS.finditer(word))
-    return word[m[-1].start():] if m else word
-
-def rhymes(a: str, b: str) -> bool:
-    "Whether two words rhyme: CMU rhyming parts when both are known, spelling otherwise; identical words do not count."
-    if not (a and b) or a == b: return False
-    ka, kb = _cmu_key(a), _cmu_key(b)
-    return ka == kb if ka and kb else _spelling_key(a) == _spelling_key(b)
-
-def rhyme_density(lines: list) -> float:
-    "Share of lines whose last word rhymes with a line at most two away (AABB and ABAB both score 1)."
-    ends = [_word(l) for l in lines if l.strip()]
-    if len(ends) < 2: return 0.0
-    hit = [any(rhymes(ends[i], ends[j]) for j in range(max(0, i - 2), min(len(ends), i + 3)) if j != i) for i in range(len(ends))]
-    return sum(hit) / len(ends)
-
-# %% ../nbs/07_metrics.ipynb #683b50ae
-def syllables(word: str) -> int:
-    "Syllable count of a word (CMU dictionary, else vowel groups)."
-    import pronouncing
-    ph = pronouncing.phones_for_word(word)
-    if ph: return pronouncing.syllable_count(ph[0])
-    return max(1, len(_VOWELS.findall(word.rstrip('e') or word)))
-
-def line_syllables(line: str) -> int:
-    "Syllables in a line."
-    return sum(syllables(w.strip("'")) for w in re.findall(r"[a-z']+", line.lower()) if w.strip("'"))
 
 # %% ../nbs/07_metrics.ipynb #2ace60f6
 def distinct_n(text: str, n: int) -> float:
@@ -102,6 +58,24 @@ def craft(text: str) -> dict:
     return dict(rhyme_density=statistics.mean([rhyme_density(ls) for _, ls in secs if len(ls) > 1] or [0.0]),
                 distinct_1=distinct_n(text, 1), distinct_2=distinct_n(text, 2), repeated_line_rate=repeated_line_rate(lines),
                 syllables_per_line=statistics.mean(syl) if syl else 0.0, syllable_var_in_section=statistics.mean(var) if var else 0.0)
+
+# %% ../nbs/07_metrics.ipynb #cf7a0002
+def requested_craft(text: str, craft: list, theme: str | None = None) -> dict:
+    "Counts of requested rhyme pairs / rhymed, lines / syllables exact / within one against `craft`, and the theme in every hook section."
+    secs = [ls for h, ls in parse_sections(text) if h is not None]
+    tot = dict(pairs=0, rhymed=0, lines=0, exact=0, within_1=0)
+    for ls, c in zip(secs, craft):
+        if not c: continue
+        for k, v in craft_check(ls, CraftSpec(c.get('rhyme'), tuple(c.get('syllables') or ()) or None)).items(): tot[k] += v
+    return dict(tot, theme_in_chorus=theme_in_hooks(text, theme))
+
+def craft_rates(counts: list) -> dict:
+    "Pooled rates of `requested_craft` counts: rhyme accuracy over all pairs, syllables exact / within one over all lines, theme in chorus over songs."
+    s = {k: sum(c[k] for c in counts) for k in ('pairs', 'rhymed', 'lines', 'exact', 'within_1')}
+    th = [c['theme_in_chorus'] for c in counts if c['theme_in_chorus'] is not None]
+    div = lambda a, b: a / b if b else None
+    return dict(rhyme_accuracy=div(s['rhymed'], s['pairs']), syllables_exact=div(s['exact'], s['lines']),
+                syllables_within_1=div(s['within_1'], s['lines']), theme_in_chorus=div(sum(th), len(th)), **s)
 
 # %% ../nbs/07_metrics.ipynb #e8f20565
 def _lyric_docs(texts) -> list[str]:
@@ -127,24 +101,18 @@ def genre_fidelity(true: list, pred: list, genres: list) -> dict:
                 confusion=confusion_matrix(true, pred, labels=genres).tolist(), n=len(true))
 
 # %% ../nbs/07_metrics.ipynb #97964a37
-_WORD = re.compile(r"[A-Za-z']+")
-
 def _lyric_lines(text: str) -> list[str]:
     "The lyric lines of `text`, stripped: header lines and blank lines left out."
     return [l for _, ls in parse_sections(text) for l in ls]
 
-def _words(line: str) -> list[str]:
-    "Lower-case words of a line (letters and apostrophes), apostrophes at either end dropped."
-    return [w for w in (m.strip("'").lower() for m in _WORD.findall(line)) if w]
-
 def lyric_vocabulary(records) -> set[str]:
     "Every lower-case word of the lyric lines (headers left out) of `records`."
-    return {w for r in records for l in _lyric_lines(r['lyrics']) for w in _words(l)}
+    return {w for r in records for l in _lyric_lines(r['lyrics']) for w in words(l)}
 
 def junk_line(line: str, vocab: set) -> bool:
     "Whether a lyric line is junk: a U+FFFD or control character, no word of two letters or more, or a word outside `vocab`."
     if '\ufffd' in line or any(unicodedata.category(c) == 'Cc' for c in line): return True
-    ws = _words(line)
+    ws = words(line)
     return not any(len(w.replace("'", '')) >= 2 for w in ws) or any(w not in vocab for w in ws)
 
 def junk_rate(texts, vocab: set) -> float | None:
@@ -243,13 +211,20 @@ def evaluation_requests(test: list, genres: list, n_per_genre: int, seed: int) -
     pool = random.Random(seed).sample(test, len(test))
     return [SongRequest(g, pool[k % len(pool)]['song_map'], pool[k % len(pool)]['title'], seed + k) for k in range(n_per_genre) for g in genres]
 
+def _craft_row(c: dict) -> dict:
+    "Per-song rates of `requested_craft` counts (None where nothing was asked)."
+    r = craft_rates([c])
+    return {k: r[k] for k in ('rhyme_accuracy', 'syllables_exact', 'syllables_within_1', 'theme_in_chorus')}
+
 def _mode_metrics(songs: list, clf, vocab: set, genres: list) -> dict:
-    "Genre fidelity, adherence, craft, junk and shared lines of one mode's songs (written by `evaluation_requests`)."
-    rows = [song_metrics(s.text, s.requested, s.stopped) for s in songs]
+    "Genre fidelity, adherence, craft (as requested), junk and shared lines of one mode's songs (written by `evaluation_requests`)."
+    counts = [requested_craft(s.text, s.craft, s.theme) for s in songs]
+    rows = [dict(song_metrics(s.text, s.requested, s.stopped), **_craft_row(c)) for s, c in zip(songs, counts)]
     pred = clf.predict([s.text for s in songs]).tolist()
     groups = [[s.text for s in songs[i:i + len(genres)]] for i in range(0, len(songs), len(genres))]
     summary = {k: spread(r.get(k) for r in rows) for k in ('exact_map', 'map_similarity', 'rhyme_density', 'distinct_2', 'eos_rate')}
-    return dict(genre=genre_fidelity([s.genre for s in songs], pred, genres), summary=summary,
+    return dict(genre=genre_fidelity([s.genre for s in songs], pred, genres), summary=summary, craft=craft_rates(counts),
+                craft_per_genre={g: craft_rates([c for c, s in zip(counts, songs) if s.genre == g]) for g in genres},
                 junk_rate=junk_rate([s.text for s in songs], vocab), shared_line_rate=shared_line_rate(groups),
                 per_genre={g: _summary([r for r, s in zip(rows, songs) if s.genre == g]) for g in genres})
 
@@ -292,10 +267,14 @@ def evaluate(run, data=None, n_per_genre: int = 20, max_new_tokens: int | None =
            for g in tuned_ppl}
     clf, vocab, genres = fit_genre_classifier(train), lyric_vocabulary(train), tuned.genres
     human = [r for r in test if r['genre'] in genres]
-    rows = [song_metrics(r['lyrics'], r['song_map']) for r in human]   # craft is computed once per song
+    from lyricloop.generate import SongRequest
+    asked = lambda r: [dict(rhyme=c.rhyme, syllables=list(c.syllables)) for c in tuned.request_craft(SongRequest(r['genre'], r['song_map']), r['genre'])]
+    hcounts = [requested_craft(r['lyrics'], asked(r), r['title']) for r in human]      # human songs against the craft a request gets by default
+    rows = [dict(song_metrics(r['lyrics'], r['song_map']), **_craft_row(c)) for r, c in zip(human, hcounts)]   # computed once per song
     modes = dict(human=dict(genre=genre_fidelity([r['genre'] for r in human], clf.predict([r['lyrics'] for r in human]).tolist(), genres),
                             summary={k: spread(x[k] for x in rows) for k in ('rhyme_density', 'distinct_2')},
-                            junk_rate=junk_rate([r['lyrics'] for r in human], vocab),
+                            junk_rate=junk_rate([r['lyrics'] for r in human], vocab), craft=craft_rates(hcounts),
+                            craft_per_genre={g: craft_rates([c for c, r in zip(hcounts, human) if r['genre'] == g]) for g in genres},
                             per_genre={g: _summary([x for x, r in zip(rows, human) if r['genre'] == g]) for g in genres}))
     reqs = evaluation_requests(test, genres, n_per_genre, seed)
     bar = progress_bar(total=len(reqs) * len(MODES), desc='generating', unit='song', enabled=progress)
@@ -307,8 +286,17 @@ def evaluate(run, data=None, n_per_genre: int = 20, max_new_tokens: int | None =
         else: songs[mode] = tuned.generate_batch(reqs, **kw)
         modes[mode] = _mode_metrics(songs[mode], clf, vocab, genres)
     bar.close()
+    k = len(genres) * min(n_per_genre, 4)          # the same requests with another request's theme: does the theme change the song?
+    other = [SongRequest(r.genre, r.song_map, reqs[(i + len(genres)) % len(reqs)].theme, r.seed) for i, r in enumerate(reqs[:k])]
+    retheme = tuned.generate_batch(other, mode='constrained', batch_size=batch_size)
+    theme_shared = shared_line_rate([[a.text, b.text] for a, b in zip(songs['tuned-constrained'], retheme) if a.theme != b.theme])
+    flu = {m: perplexity_by_genre(tuned.model, tuned.tok, [dict(genre=m, song_map=s.song_map, title=s.theme, lyrics=s.text)
+                                                            for s in songs[m] if s.sections], cfg.model.template, batch_size,
+                                  cfg.training.max_length, False).get(m, {}).get('lyric_perplexity') for m in MODES}
+    fluency = {m: -math.log(v) if v else None for m, v in flu.items()}   # the tuned model's mean log-probability of the songs' lyric tokens
+    songs['tuned-constrained (other theme)'] = retheme
     res = dict(run=str(run.root), data=str(data), test_songs=len(test), n_per_genre=n_per_genre, max_new_tokens=max_new_tokens,
-               seed=seed, genres=genres, perplexity=ppl, modes=modes,
+               seed=seed, genres=genres, perplexity=ppl, modes=modes, fluency=fluency, theme_shared_line_rate=theme_shared,
                generation={m: v['per_genre'] for m, v in modes.items()}, seconds=round(time.time() - t0, 1))
     out = Path(out) if out else run.metrics
     for path, obj in ((out, res), (out.with_name(out.stem + '_songs.json'), {m: [s.to_dict() for s in v] for m, v in songs.items()})):
@@ -319,5 +307,8 @@ def evaluate(run, data=None, n_per_genre: int = 20, max_new_tokens: int | None =
 def summary_line(mode: str, v: dict) -> str:
     "One line of a mode's evaluation: genre accuracy, exact maps, EOS, junk and shared lines."
     s, pct = v.get('summary', {}), lambda x: '  - ' if x is None else f"{x:4.0%}"
+    c = v.get('craft', {})
     return (f"{mode:<18} genre {pct(v['genre']['accuracy'])}  exact map {pct(s.get('exact_map', {}).get('mean'))}"
-            f"  EOS {pct(s.get('eos_rate', {}).get('mean'))}  junk lines {pct(v.get('junk_rate'))}  shared lines {pct(v.get('shared_line_rate'))}")
+            f"  EOS {pct(s.get('eos_rate', {}).get('mean'))}  junk lines {pct(v.get('junk_rate'))}  shared lines {pct(v.get('shared_line_rate'))}"
+            f"  rhyme {pct(c.get('rhyme_accuracy'))}  syllables exact {pct(c.get('syllables_exact'))} ±1 {pct(c.get('syllables_within_1'))}"
+            f"  theme in chorus {pct(c.get('theme_in_chorus'))}")

@@ -10,7 +10,8 @@ import streamlit as st
 
 # %% auto #0
 __all__ = ['LOAD_WARNINGS', 'RUN_ENV', 'BASE_ENV', 'LENGTHS', 'quiet_load_warnings', 'served', 'demo_dir', 'demo_ready',
-           'demo_run', 'cached_generator', 'cached_demo_run', 'scaled_budgets', 'adherence', 'song_files', 'page']
+           'demo_run', 'cached_generator', 'cached_demo_run', 'scaled_budgets', 'adherence', 'song_files',
+           'craft_inputs', 'marked_text', 'page']
 
 # %% ../nbs/09c_streamlit.ipynb #b1c0a002
 LOAD_WARNINGS = ((UserWarning, r'Model has `tie_word_embeddings=True` and a tied layer is part of the adapter'),
@@ -86,6 +87,23 @@ def song_files(song: dict) -> dict:
     slug = re.sub(r'[^a-z0-9]+', '-', f"{song['genre']} {song.get('theme') or 'song'} {song['seed']}".lower()).strip('-')
     return {f'{slug}.txt': song['text'] + '\n', f'{slug}.json': json.dumps(song, indent=2, ensure_ascii=False) + '\n'}
 
+# %% ../nbs/09c_streamlit.ipynb #c4af5002
+def craft_inputs(gen, genre: str) -> tuple:
+    "Draw the rhyme and syllables boxes with the genre's defaults as their hint; their values (None: the genre's)."
+    d = gen.craft_defaults(genre) if hasattr(gen, 'craft_defaults') else {}
+    c1, c2 = st.columns(2)
+    rhyme = c1.text_input('Rhyme scheme', key='rhyme', placeholder="the genre's", help='AABB, ABAB, ABCB, AAAA, XAXA… (X = free), for every section without its own')
+    syl = c2.text_input('Syllables per line', key='syllables', placeholder="the genre's", help='8, or a melody pattern such as 8 6 8 6')
+    if d: st.caption("The genre's craft: " + '; '.join(f"{s} {c}" for s, c in d.items() if s != '*'))
+    return rhyme.strip() or None, syl.strip() or None
+
+def marked_text(song: dict) -> str:
+    "A song (`Song.to_dict()`) with each line marked with its syllables (and the count asked) and rhyme letter."
+    from lyricloop.craft import CraftSpec, mark_song
+    specs = [CraftSpec(s['rhyme'], tuple(s['syllables'] or ()) or None) if s.get('rhyme') or s.get('syllables') else None
+             for s in song['sections'] if s['header'] is not None]
+    return mark_song(song['text'], specs)
+
 # %% ../nbs/09c_streamlit.ipynb #690102c4
 def _fill_preset():
     "Put the chosen preset's sections into the sections box (Custom leaves it alone)."
@@ -130,6 +148,7 @@ def page(source: str | None = None, base: str | None = None):
     st.selectbox('Song map', list(PRESETS), key='preset', on_change=_fill_preset)
     smap = st.text_input('Sections', key='song_map', help='in order, e.g. Intro, Verse, Pre-Chorus, Chorus, Bridge, Outro')
     theme = st.text_input('Theme', key='theme', placeholder='what is the song about?')
+    rhyme, syllables = craft_inputs(gen, genre)
     mode = st.radio('Mode', ['constrained', 'free'], key='mode', horizontal=True,
                     help='constrained: the song follows the map exactly; free: the prompt alone asks for it')
     go = st.button('Generate', key='generate', type='primary')
@@ -142,13 +161,13 @@ def page(source: str | None = None, base: str | None = None):
         try:
             gen.check(genre, smap)
             song = gen.generate(genre, smap, theme=theme.strip() or None, mode=mode, seed=int(seed), temperature=temperature, top_p=top_p,
-                                section_tokens=scaled_budgets(gen.section_tokens, LENGTHS[length]), stream=stream)[0]
+                                section_tokens=scaled_budgets(gen.section_tokens, LENGTHS[length]), stream=stream, rhyme=rhyme, syllables=syllables)[0]
             st.session_state.song = song.to_dict()
         except LyricLoopError as e:
             out.empty(); st.error(str(e))
     song = st.session_state.get('song')
     if song:
-        out.html(lyrics_html(song['text']))
+        out.html(lyrics_html(marked_text(song)))
         st.markdown(adherence(song))
         for col, (name, data) in zip(st.columns(2), song_files(song).items()):
             kind = name.rsplit('.', 1)[1]

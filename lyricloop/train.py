@@ -11,6 +11,7 @@ from .config import LoopConfig, LyricLoopError, RunDir, EMBEDDED
 from .data import load_prepared, check_out_dir, publish_dir, hold_lock, temp_sibling, data_fingerprint, data_differences
 from .environment import hardware, load_model_and_tokenizer, resolve_model_path
 from .progress import use_progress
+from .craft import run_craft
 from .prompts import training_example
 from .sections import remap_lyrics
 
@@ -236,5 +237,6 @@ def _train(dd, data_dir, run: RunDir, cfg: LoopConfig, resume: bool, progress: b
                    seconds=round(time.time() - t0, 1), trainable_params=sum(p.numel() for p in model.parameters() if p.requires_grad),
                    train_runtime=out_.metrics.get('train_runtime'),
                    train_tokens=next((float(l['num_tokens']) for l in reversed(trainer.state.log_history) if 'num_tokens' in l), None))
+    tmp = run.root/'craft.json.tmp'; tmp.write_text(json.dumps(run_craft(dd['train']))); tmp.replace(run.root/'craft.json')   # genre craft defaults, end-word lexicon
     tmp = run.root/'train_summary.json.tmp'; tmp.write_text(json.dumps(summary, indent=2)); tmp.replace(run.root/'train_summary.json')
     return summary

@@ -10,8 +10,9 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 # %% auto #0
-__all__ = ['GEN_METRICS', 'FIDELITY_MODES', 'genre_distribution', 'loss_curves', 'perplexity_figure', 'generation_metrics',
-           'genre_confusion', 'genre_accuracy', 'token_confidence', 'save_figure', 'run_figures']
+__all__ = ['GEN_METRICS', 'FIDELITY_MODES', 'CRAFT_RATES', 'genre_distribution', 'loss_curves', 'perplexity_figure',
+           'generation_metrics', 'genre_confusion', 'genre_accuracy', 'craft_figure', 'token_confidence', 'save_figure',
+           'run_figures']
 
 # %% ../nbs/08_viz.ipynb #1356b4c7
 def genre_distribution(stats: dict, tag_to_genre: dict | None = None) -> go.Figure:
@@ -81,6 +82,17 @@ def genre_accuracy(metrics: dict, modes=FIDELITY_MODES) -> go.Figure:
     return fig.update_layout(title='Genre fidelity by mode: does the requested genre show?', barmode='group', yaxis_title='score',
                              yaxis_range=[0, 1.05], template='plotly_white')
 
+# %% ../nbs/08_viz.ipynb #c4af8002
+CRAFT_RATES = {'rhyme_accuracy': 'rhyme pairs rhyme', 'syllables_exact': 'syllables exact', 'syllables_within_1': 'syllables ±1',
+               'theme_in_chorus': 'theme in every chorus'}
+
+def craft_figure(modes: dict, order=FIDELITY_MODES) -> go.Figure:
+    "Grouped bars of the craft rates per mode from `{mode: {'craft': craft_rates(...)}}` (a rate that is None is left out)."
+    ms = [m for m in order if m in modes and 'craft' in modes[m]] + [m for m in modes if m not in order and 'craft' in modes[m]]
+    fig = go.Figure([go.Bar(name=label, x=ms, y=[modes[m]['craft'].get(k) for m in ms]) for k, label in CRAFT_RATES.items()])
+    return fig.update_layout(title='Craft on request: rhyme, syllables and theme as asked, by mode', barmode='group', yaxis_title='share',
+                             yaxis_range=[0, 1.05], template='plotly_white')
+
 # %% ../nbs/08_viz.ipynb #72817376
 def token_confidence(rows: dict, n: int = 24, title: str = 'Probability of each lyric token') -> go.Figure:
     "Heatmap of `{row label: [(token, probability), ...]}`: a row per label, the first `n` tokens; colour the probability, text the token."
@@ -116,5 +128,6 @@ def run_figures(run, data=None) -> dict:
         if 'modes' in m:
             figs['genre_accuracy'] = genre_accuracy({k: v['genre'] for k, v in m['modes'].items()})
             figs['genre_confusion'] = genre_confusion(m['modes']['tuned-free']['genre'], m['genres'], 'Genre of tuned free-mode songs')
+            if any('craft' in v for v in m['modes'].values()): figs['craft'] = craft_figure(m['modes'])
     for name, fig in figs.items(): save_figure(fig, run.figures/name)
     return figs
