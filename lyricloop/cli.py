@@ -116,21 +116,21 @@ def generate(run: str = 'runs/run',           # a trained run folder (with adapt
              revise: int = 0):                 # redraft lines that miss their rhyme or syllables (or are junk): this many candidates each
     "Write lyrics for a genre and song map with a trained run."
     from json import dumps
-    from lyricloop.craft import craft_spec
+    from lyricloop.craft import craft_spec, map_without_craft
     from lyricloop.generate import LyricGenerator, check_request, run_genres
     from lyricloop.sections import map_notes, relabel_headers, user_headers
     genres = run_genres(run)
     if genre is None: raise LyricLoopError(f"--genre is required; this run knows: {', '.join(genres)}")
     check_request(genres, genre, song_map)
     craft_spec(rhyme, syllables, 'request')                      # bad craft fails here, before the model loads
-    for note in map_notes(song_map): print(f"song map: {note}", file=sys.stderr)   # Hook -> Chorus is said, not done silently
+    for note in map_notes(map_without_craft(song_map)): print(f"song map: {note}", file=sys.stderr)   # Hook -> Chorus is said, not done silently
     gen = LyricGenerator.from_run(run, adapter=not base)
     songs = gen.generate(genre, song_map, theme=theme, mode='free' if free else 'constrained', n=n, seed=seed,
                          temperature=temperature, max_new_tokens=max_new_tokens, rhyme=rhyme, syllables=syllables, revise=revise)
     if json: print(dumps([s.to_dict() for s in songs], indent=2)); return
     for k, s in enumerate(songs):
         if n > 1: print(f"=== song {k + 1} (seed {s.seed}) ===")
-        print(relabel_headers(s.marked(), user_headers(song_map)), end='\n\n')   # the user's header words back: [Hook], not [Chorus]
+        print(relabel_headers(s.marked(), user_headers(map_without_craft(song_map))), end='\n\n')   # the user's header words back: [Hook], not [Chorus]
         for r in s.revised: print(f"revised {s.requested[r['section']]} line {r['line'] + 1} ({', '.join(r['why'])}): was \"{r['was']}\"")
     print("each line: syllables/asked and its rhyme letter; craft asked per section: "
           + '; '.join(dict.fromkeys(f"{sec} {c['rhyme']}, {' '.join(map(str, c['syllables']))}" for sec, c in zip(songs[0].requested, songs[0].craft))))

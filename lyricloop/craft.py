@@ -13,9 +13,9 @@ from .sections import HOOK_SECTIONS, normalize_section, parse_sections, parse_so
 # %% auto #0
 __all__ = ['LETTERS', 'SCHEMES', 'MAX_SCHEME', 'MAX_SYLLABLES', 'STOPWORDS', 'END_FUNCTION_WORDS', 'words', 'last_word',
            'syllables', 'line_syllables', 'rhyme_key', 'rhymes', 'rhyme_letters', 'rhyme_density', 'parse_scheme',
-           'parse_syllables', 'CraftSpec', 'craft_spec', 'parse_craft_map', 'rhyme_pairs', 'craft_check',
-           'section_craft', 'craft_profile', 'genre_craft', 'theme_words', 'theme_hook', 'theme_in_hooks', 'annotate',
-           'mark_song', 'lexicon_counts', 'Lexicon', 'run_craft']
+           'parse_syllables', 'CraftSpec', 'craft_spec', 'map_without_craft', 'parse_craft_map', 'rhyme_pairs',
+           'craft_check', 'section_craft', 'craft_profile', 'genre_craft', 'theme_words', 'theme_hook',
+           'theme_in_hooks', 'annotate', 'mark_song', 'lexicon_counts', 'Lexicon', 'run_craft']
 
 # %% ../nbs/00c_craft.ipynb #6f0f083d
 _VOWELS = re.compile(r'[aeiouy]+')
@@ -157,14 +157,18 @@ def _craft_in(text: str, section: str) -> CraftSpec:
         else: raise LyricLoopError(f"{section}: '{part}' is neither a rhyme scheme (such as ABAB; X = free) nor syllables (such as 8, or 8 6 8 6)")
     return CraftSpec(rhyme, parse_syllables(syl, section) if syl else None)
 
+def map_without_craft(text):
+    "A song map with its bracketed craft taken out: the map `sections` reads (a list is returned as it is)."
+    return text if isinstance(text, (list, tuple)) else _GROUP.sub(' ', str(text))
+
 def parse_craft_map(text, default: CraftSpec | None = None) -> tuple[list[str], list[CraftSpec]]:
     "Sections and per-section `CraftSpec`s of a map such as 'Verse (ABAB, 8), Chorus (AABB, 6), Verse, Chorus'."
     if isinstance(text, (list, tuple)): secs, own = parse_song_map(text), {}
     else:
         text = str(text)
-        secs, own = parse_song_map(_GROUP.sub(' ', text)), {}
+        secs, own = parse_song_map(map_without_craft(text)), {}
         for m in _GROUP.finditer(text):
-            before = _GROUP.sub(' ', text[:m.start()])
+            before = map_without_craft(text[:m.start()])
             if not re.search(r'[A-Za-z]', before): raise LyricLoopError(f"craft ({m[1]}) comes before any section in the song map")
             k = len(parse_song_map(before)) - 1
             own[k] = _craft_in(m[1], secs[k])
