@@ -36,9 +36,10 @@ RUNS = Path(os.environ.get('LYRICLOOP_TEST_RUNS') or tempfile.mkdtemp(prefix='ly
 SLOW_FIXTURES = {'pipeline_run', 'demo_run'}
 
 def pytest_collection_modifyitems(items):
-    "A test that needs a trained run is `slow` (`make check` leaves it out), as are those marked so by hand."
+    "A test that needs a trained run is `slow` (`make check` leaves it out), as are those marked so by hand; those on the demo run go last."
     for item in items:
         if SLOW_FIXTURES & set(item.fixturenames): item.add_marker(pytest.mark.slow)
+    items.sort(key=lambda item: 'demo_run' in item.fixturenames)   # stable: under make test the demo trains beside the other tests meanwhile
 
 @pytest.fixture(scope='session')
 def pipeline_run():

@@ -14,15 +14,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 REPORT = '11_report.ipynb'
+NICE = 5   # the notebooks and pytest yield to the demo: it is the longest job, and the report and the demo tests wait for it
 
 def tool(name: str) -> str:
     "A console script installed beside this Python."
     return str(BIN/name)
 
-def start(name: str, cmd: list, env: dict, logs: Path) -> dict:
-    "Start `cmd` with its output in `logs/name.log`."
+def start(name: str, cmd: list, env: dict, logs: Path, nice: int = 0) -> dict:
+    "Start `cmd` with its output in `logs/name.log`, `nice` steps below the demo's priority."
     log = logs/f'{name}.log'
-    p = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=open(log, 'w'), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    p = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=open(log, 'w'), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                         preexec_fn=(lambda: os.nice(nice)) if nice else None)
     print(f"started {name}: {' '.join(cmd)}", flush=True)
     return dict(name=name, proc=p, log=log, t0=time.time())
 
@@ -61,9 +63,9 @@ def main(argv=None) -> int:
         jobs.append(dict(name='demo', proc=p, log=demo_log, t0=time.time(), status=runs/'demo.status'))
         print(f"started demo: lyricloop demo --out {runs/'demo'}", flush=True)
     jobs.append(start('notebooks', [tool('nbdev_test'), '--n_workers', '1', '--do_print', '--timing',
-                                    *(['--skip_file_re', r'^([_.]|' + re.escape(REPORT) + ')'] if args.check else [])], env, logs))
+                                    *(['--skip_file_re', r'^([_.]|' + re.escape(REPORT) + ')'] if args.check else [])], env, logs, NICE))
     jobs.append(start('pytest', [sys.executable, '-m', 'pytest', '-q', 'tests/', '-p', 'no:cacheprovider', '--durations=12',
-                                 *(['-m', 'not slow'] if args.check else [])], env, logs))
+                                 *(['-m', 'not slow'] if args.check else [])], env, logs, NICE))
     done = [finish(j) for j in jobs]
     texts = {j['name']: j['log'].read_text(errors='replace') for j in done}
     print(f"\n== times ({'make check' if args.check else 'make test'}, wall {time.time() - t0:.0f} s)")
