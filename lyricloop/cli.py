@@ -242,8 +242,8 @@ def command_parser(name: str):
         a.option_strings = dashed
     return p
 
-def main(argv: list[str] | None = None) -> int:
-    "Entry point of the `lyricloop` console script."
+def main(argv: list[str] | None = None, on_start=None) -> int:
+    "Entry point of the `lyricloop` console script; `on_start()`, if given, is called just before the command runs."
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] in ('-h', '--help'):
         print(_usage()); return 0
@@ -258,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     args = vars(command_parser(name).parse_args(rest))
     args.pop('pdb', None); args.pop('xtra', None)
     quiet_libraries()   # one bar per long stage, no library chatter (see Progress)
+    if on_start: on_start()
     try: fn(**args)
     except (LyricLoopError, OSError) as e:   # OSError: a missing file, a full disk, a folder that cannot be written
         print(f"lyricloop {name}: error: {e}", file=sys.stderr)

@@ -13,9 +13,9 @@ def _leave(signum, frame):
     os.write(2, b"lyricloop: interrupted\n"); os._exit(130)
 
 def run_cli():
-    "Run `lyricloop.cli.main` and exit with its status; ^C while the CLI is still loading exits at once with status 130 and one line."
+    "Run `lyricloop.cli.main` and exit with its status; ^C before the command starts (the CLI loading, its arguments read) exits at once with status 130 and one line."
     ours = signal.getsignal(signal.SIGINT) is signal.default_int_handler
     if ours: signal.signal(signal.SIGINT, _leave)
     from lyricloop.cli import main
-    if ours: signal.signal(signal.SIGINT, signal.default_int_handler)   # a command cleans up after a ^C (KeyboardInterrupt)
-    sys.exit(main())
+    start = (lambda: signal.signal(signal.SIGINT, signal.default_int_handler)) if ours else None   # a command cleans up after a ^C
+    sys.exit(main(on_start=start))
