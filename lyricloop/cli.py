@@ -71,6 +71,24 @@ def prepare(csv: str = None,            # Genius-schema CSV, .csv.gz, or a folde
     print(f"saved to {out}")
 
 # %% ../nbs/10_cli.ipynb #d57c30ec
+def _flags(args: dict) -> list:
+    "The command-line flags that give a command `args` (None and False left out, True as a bare flag)."
+    return [x for k, v in args.items() if v is not None and v is not False for x in ([f'--{k}'] + ([] if v is True else [str(v)]))]
+
+def _relaunch(name: str, flags: list, processes: int | None, check=None) -> bool:
+    "Run `lyricloop name *flags` in `processes` processes if asked for several and not already one of them (after `check()`); whether it did."
+    import os
+    launched = int(os.environ.get('WORLD_SIZE', 1))   # set in each process a launcher started
+    if not processes or processes == launched: return False
+    if launched > 1: raise LyricLoopError(f"--processes {processes}: this is one of {launched} processes a launcher started; leave --processes out under a launcher")
+    if check: check()                                 # bad input is told once, before any process starts
+    from lyricloop.train import launch
+    code = launch([name, *flags], processes)          # each process runs the command without --processes
+    if code == 130: raise KeyboardInterrupt
+    if code: raise LyricLoopError(f"the {processes} processes stopped (accelerate launch exited {code})"
+                                  + ("; a rerun with --resume continues from the last complete checkpoint" if name == 'train' else ''))
+    return True
+
 @command
 def train(data: str = 'runs/data',   # a dataset folder written by `lyricloop prepare`
           out: str = 'runs/run',     # run folder: adapter, checkpoints, history, config
@@ -83,9 +101,11 @@ def train(data: str = 'runs/data',   # a dataset folder written by `lyricloop pr
           four_bit: bool = False,    # load the base in 4-bit NF4 and train QLoRA (wherever bitsandbytes runs, CPU included)
           no_four_bit: bool = False, # load the base in full precision (plain LoRA)
           resume: bool = False,      # continue from the run's last checkpoint
+          processes: int = None,     # train in N processes (DDP, through accelerate launch): one per GPU, or N one-thread CPU processes
           quiet: bool = False):      # no progress bars
-    "Fine-tune with LoRA or QLoRA on a prepared dataset; resumable."
-    from lyricloop.train import train as train_run
+    "Fine-tune with LoRA or QLoRA on a prepared dataset; resumable; in several processes with --processes."
+    flags = _flags({k: v for k, v in locals().items() if k != 'processes'})   # what each process of a launched run is given
+    from lyricloop.train import train as train_run, check_train
     from lyricloop.embedded import embedded_config
     cfg = LoopConfig.load(config) if config else (LoopConfig() if model else embedded_config())
     if model: cfg = cfg.replace(model=dict(model_id=model))
@@ -93,9 +113,12 @@ def train(data: str = 'runs/data',   # a dataset folder written by `lyricloop pr
     if four_bit or no_four_bit: cfg = cfg.replace(model=dict(load_in_4bit=four_bit))
     over = dict(max_steps=max_steps, num_train_epochs=epochs, learning_rate=lr, max_length=max_length)   # flags -> the training group
     cfg = cfg.replace(training={k: v for k, v in over.items() if v is not None})
+    if _relaunch('train', flags, processes, check=lambda: check_train(data, out, cfg, resume, processes)): return
     s = train_run(data, out, cfg, resume=resume, progress=not quiet)
+    from accelerate import PartialState
+    if not PartialState().is_main_process: return         # one report, from the main process
     if s['resumed_from']: print(f"resumed from {s['resumed_from']}")
-    print(f"trained {s['steps']} steps in {s['seconds']}s on {s['hardware']}")
+    print(f"trained {s['steps']} steps in {s['seconds']}s on {s['hardware']}" + (f" in {s['processes']} processes" if s['processes'] > 1 else ''))
     print(f"validation loss {s['first_eval_loss']:.3f} -> {s['final_eval_loss']:.3f}; adapter in {Path(out)/'adapter'}")
 
 # %% ../nbs/10_cli.ipynb #2ebdd55d
@@ -142,8 +165,11 @@ def evaluate(run: str = 'runs/run',   # a trained run folder
              n_per_genre: int = 20,   # songs generated per genre and mode
              max_new_tokens: int = None, # token cap for free-mode songs (default: sized from the map)
              out: str = None,         # metrics file to write (default: RUN/metrics.json; a file it replaces is kept as *.previous.json)
+             processes: int = None,   # share the work among N processes (through accelerate launch): one per GPU, or N one-thread CPU processes
              quiet: bool = False):    # no progress bars
     "Perplexity (base vs tuned), genre fidelity, adherence and craft; writes metrics.json and figures."
+    flags = _flags({k: v for k, v in locals().items() if k != 'processes'})   # what each process of a launched run is given
+    if _relaunch('evaluate', flags, processes): return
     from json import loads, dumps
     from lyricloop.metrics import evaluate as evaluate_run, summary_line
     from lyricloop.viz import run_figures
@@ -151,6 +177,8 @@ def evaluate(run: str = 'runs/run',   # a trained run folder
     try: old = loads(target.read_text()) if target.is_file() else None   # what this run will replace (a folder is refused below)
     except ValueError: old = None                                        # not JSON: replaced, not kept
     m = evaluate_run(run, data, n_per_genre=n_per_genre, max_new_tokens=max_new_tokens, out=out, progress=not quiet)
+    from accelerate import PartialState
+    if not PartialState().is_main_process: return   # one report, from the main process
     for g, p in m['perplexity'].items():
         print(f"{g:<8} perplexity base {p['base']:7.2f}  tuned {p['tuned']:6.2f}   lyric lines: base {p['lyric_base']:7.2f}  tuned {p['lyric_tuned']:6.2f}")
     for mode, v in m['modes'].items(): print(summary_line(mode, v))

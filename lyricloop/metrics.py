@@ -18,8 +18,8 @@ from .sections import header_of, parse_sections, song_map
 # %% auto #0
 __all__ = ['MODES', 'edit_distance', 'structure_score', 'distinct_n', 'repeated_line_rate', 'craft', 'requested_craft',
            'craft_rates', 'fit_genre_classifier', 'genre_fidelity', 'lyric_vocabulary', 'junk_line', 'junk_rate',
-           'shared_line_rate', 'spread', 'perplexity_by_genre', 'token_probabilities', 'song_metrics',
-           'evaluation_requests', 'training_data', 'evaluate', 'summary_line']
+           'shared_line_rate', 'spread', 'own_part', 'across_processes', 'perplexity_by_genre', 'token_probabilities',
+           'song_metrics', 'evaluation_requests', 'training_data', 'evaluate', 'summary_line']
 
 # %% ../nbs/07_metrics.ipynb #efe7b644
 def edit_distance(a: list, b: list) -> int:
@@ -137,6 +137,20 @@ def spread(values) -> dict:
     sd = statistics.stdev(v) if n > 1 else 0.0
     return dict(mean=statistics.mean(v) if v else None, sd=sd, n=n, ci95=1.96 * sd / math.sqrt(n) if n else 0.0)
 
+# %% ../nbs/07_metrics.ipynb #9d61d50b
+def own_part(items: list, chunk: int = 1) -> list:
+    "This process's part of `items`: whole `chunk`s, a contiguous run of them per process (all of `items` in a single process)."
+    from lyricloop.train import process_state
+    chunks = [items[i:i + chunk] for i in range(0, len(items), chunk)]
+    with process_state().split_between_processes(chunks) as mine: return [x for c in mine for x in c]
+
+def across_processes(items: list, fn, chunk: int = 1) -> list:
+    "`fn` of this process's `own_part` of `items` (a list back), the parts of every process gathered in order: the same list on each."
+    from accelerate.utils import gather_object
+    from lyricloop.train import process_state
+    out = list(fn(own_part(items, chunk)))
+    return gather_object(out) if process_state().num_processes > 1 else out
+
 # %% ../nbs/07_metrics.ipynb #76ee5138
 def _lyric_flags(tok, ex, max_length):
     "Token ids (as the chat template tokenizes them) and, per token, whether it lies in a lyric line of the completion."
@@ -160,22 +174,26 @@ def _encode(tok, ex, max_length):
 @torch.no_grad()
 def perplexity_by_genre(model, tok, records, template: str = 'structured', batch_size: int = 8, max_length: int = 1024,
                         progress: bool = True) -> dict:
-    "Per-genre perplexity of `model` over the completion tokens of prepared `records`, and over their lyric-line tokens alone."
+    "Per-genre perplexity of `model` over the completion tokens of prepared `records`, and over their lyric-line tokens alone (batches split across processes where a launcher started several)."
     items = sorted(((r['genre'], *_encode(tok, training_example(r, template), max_length)) for r in records), key=lambda x: len(x[1]))
-    nll, count, lnll, lcount = defaultdict(float), defaultdict(int), defaultdict(float), defaultdict(int)
     model.eval()
-    for i in progress_bar(range(0, len(items), batch_size), desc='perplexity', enabled=progress):
-        batch = items[i:i + batch_size]
-        L = max(len(ids) for _, ids, _, _ in batch)
-        ids = torch.tensor([x + [tok.pad_token_id] * (L - len(x)) for _, x, _, _ in batch], device=model.device)
-        lab = torch.tensor([y + [-100] * (L - len(y)) for _, _, y, _ in batch], device=model.device)
-        lyr = torch.tensor([z + [False] * (L - len(z)) for _, _, _, z in batch], device=model.device)
-        logits = model(input_ids=ids, attention_mask=(lab != -100) | (ids != tok.pad_token_id)).logits.float()
-        loss = torch.nn.functional.cross_entropy(logits[:, :-1].transpose(1, 2), lab[:, 1:], reduction='none')
-        for (g, *_), l, m, z in zip(batch, loss, lab[:, 1:] != -100, lyr[:, 1:]):
-            z = z & m
-            nll[g] += float(l[m].sum()); count[g] += int(m.sum())
-            lnll[g] += float(l[z].sum()); lcount[g] += int(z.sum())
+    def score(part):   # (genre, completion NLL, tokens, lyric-line NLL, tokens) per item of `part`, in order
+        out = []
+        for i in progress_bar(range(0, len(part), batch_size), desc='perplexity', enabled=progress):
+            batch = part[i:i + batch_size]
+            L = max(len(ids) for _, ids, _, _ in batch)
+            ids = torch.tensor([x + [tok.pad_token_id] * (L - len(x)) for _, x, _, _ in batch], device=model.device)
+            lab = torch.tensor([y + [-100] * (L - len(y)) for _, _, y, _ in batch], device=model.device)
+            lyr = torch.tensor([z + [False] * (L - len(z)) for _, _, _, z in batch], device=model.device)
+            logits = model(input_ids=ids, attention_mask=(lab != -100) | (ids != tok.pad_token_id)).logits.float()
+            loss = torch.nn.functional.cross_entropy(logits[:, :-1].transpose(1, 2), lab[:, 1:], reduction='none')
+            for (g, *_), l, m, z in zip(batch, loss, lab[:, 1:] != -100, lyr[:, 1:]):
+                z = z & m
+                out.append((g, float(l[m].sum()), int(m.sum()), float(l[z].sum()), int(z.sum())))
+        return out
+    nll, count, lnll, lcount = defaultdict(float), defaultdict(int), defaultdict(float), defaultdict(int)
+    for g, a, n, b, k in across_processes(items, score, batch_size):   # the same batches, summed in the same order, in one process or several
+        nll[g] += a; count[g] += n; lnll[g] += b; lcount[g] += k
     return {g: dict(perplexity=math.exp(nll[g] / count[g]), lyric_perplexity=math.exp(lnll[g] / lcount[g]) if lcount[g] else None,
                     tokens=count[g], lyric_tokens=lcount[g]) for g in nll}
 
@@ -244,9 +262,12 @@ def training_data(run, data=None) -> Path:
 
 def evaluate(run, data=None, n_per_genre: int = 20, max_new_tokens: int | None = None, batch_size: int = 8, seed: int | None = None,
              out=None, progress: bool = True) -> dict:
-    "Perplexity (base vs tuned, same test texts) and, for each mode, genre fidelity, adherence and craft of songs written for the same requests; writes `out` (default: the run's `metrics.json`)."
+    "Perplexity (base vs tuned, same test texts) and, for each mode, genre fidelity, adherence and craft of songs written for the same requests; writes `out` (default: the run's `metrics.json`); the processes of a launched run of several share the work (see Several processes)."
     from lyricloop.data import load_prepared, check_out_dir
     from lyricloop.generate import LyricGenerator
+    from lyricloop.train import process_state
+    state = process_state()
+    progress = progress and state.is_main_process   # several processes (a launcher started them): the main one shows the bars
     run = RunDir(run)
     if not run.config.exists(): raise LyricLoopError(f"{run.root}: not a run folder (no config.json)")
     cfg = LoopConfig.load(run.config)
@@ -277,13 +298,14 @@ def evaluate(run, data=None, n_per_genre: int = 20, max_new_tokens: int | None =
                             craft_per_genre={g: craft_rates([c for c, r in zip(hcounts, human) if r['genre'] == g]) for g in genres},
                             per_genre={g: _summary([x for x, r in zip(rows, human) if r['genre'] == g]) for g in genres}))
     reqs = evaluation_requests(test, genres, n_per_genre, seed)
-    bar = progress_bar(total=len(reqs) * len(MODES), desc='generating', unit='song', enabled=progress)
+    bar = progress_bar(total=len(own_part(reqs, batch_size)) * len(MODES), desc='generating', unit='song', enabled=progress)   # this process's songs
     songs = {}
     for mode in MODES:
         kw = dict(mode=mode.split('-')[1], max_new_tokens=max_new_tokens, batch_size=batch_size, progress=lambda done, start=bar.n: bar.update(start + done - bar.n))
+        write = lambda part: tuned.generate_batch(part, **kw)
         if mode == 'base-free':
-            with tuned.model.disable_adapter(): songs[mode] = tuned.generate_batch(reqs, **kw)
-        else: songs[mode] = tuned.generate_batch(reqs, **kw)
+            with tuned.model.disable_adapter(): songs[mode] = across_processes(reqs, write, batch_size)
+        else: songs[mode] = across_processes(reqs, write, batch_size)
         modes[mode] = _mode_metrics(songs[mode], clf, vocab, genres)
     bar.close()
     k = len(genres) * min(n_per_genre, 4)          # the same requests with another request's theme: does the theme change the song?
@@ -300,7 +322,9 @@ def evaluate(run, data=None, n_per_genre: int = 20, max_new_tokens: int | None =
                generation={m: v['per_genre'] for m, v in modes.items()}, seconds=round(time.time() - t0, 1))
     out = Path(out) if out else run.metrics
     for path, obj in ((out, res), (out.with_name(out.stem + '_songs.json'), {m: [s.to_dict() for s in v] for m, v in songs.items()})):
-        tmp = path.with_name(path.name + '.tmp'); tmp.write_text(json.dumps(obj, indent=2)); tmp.replace(path)
+        tmp = path.with_name(path.name + '.tmp')
+        if state.is_main_process: tmp.write_text(json.dumps(obj, indent=2)); tmp.replace(path)
+    state.wait_for_everyone()   # every process returns once the files are written
     return res
 
 # %% ../nbs/07_metrics.ipynb #8bdbe41c

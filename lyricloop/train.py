@@ -16,8 +16,10 @@ from .prompts import training_example
 from .sections import remap_lyrics
 
 # %% auto #0
-__all__ = ['lora_config', 'sft_config', 'packing_attention', 'LossHistory', 'load_history', 'check_run_dir', 'last_checkpoint',
-           'check_prompt_length', 'section_budgets', 'map_augmented', 'resolve_base', 'carry_base', 'train']
+__all__ = ['lora_config', 'sft_config', 'packing_attention', 'LossHistory', 'load_history', 'run_processes', 'check_run_dir',
+           'last_checkpoint', 'check_prompt_length', 'section_budgets', 'map_augmented', 'check_launch',
+           'process_state', 'free_port', 'launch_command', 'launch', 'BatchLog', 'log_batches', 'Stopped',
+           'lost_contact', 'stopped_message', 'resolve_base', 'carry_base', 'check_train', 'train']
 
 # %% ../nbs/05_train.ipynb #84a89559
 def lora_config(cfg: LoopConfig):
@@ -30,7 +32,7 @@ def sft_config(cfg: LoopConfig, output_dir, device: str, use_4bit: bool, progres
     "The trl `SFTConfig` of `cfg` for this hardware (`packing`: whether to pack, if not `cfg`'s own setting)."
     from trl import SFTConfig
     t = cfg.training
-    return SFTConfig(**{**dict(per_device_eval_batch_size=t.per_device_train_batch_size), **t,
+    return SFTConfig(**{**dict(per_device_eval_batch_size=t.per_device_train_batch_size, log_level_replica='passive', ddp_find_unused_parameters=False), **t,
         'optim': t.optim if use_4bit else 'adamw_torch', 'packing': t.packing if packing is None else packing, 'gradient_checkpointing': t.gradient_checkpointing and device == 'cuda',
         'bf16': device == 'cuda' and torch.cuda.is_bf16_supported(), 'use_cpu': device == 'cpu', 'output_dir': str(output_dir),
         'completion_only_loss': True, 'eval_strategy': 'steps', 'save_strategy': 'steps', 'report_to': [],
@@ -46,7 +48,7 @@ def packing_attention(device: str) -> str | None:
 from transformers import TrainerCallback
 
 class LossHistory(TrainerCallback):
-    "Record train / validation loss per step into a JSON file."
+    "Record train / validation loss per step into a JSON file (written by the main process of a run of several)."
     def __init__(self, path, start: list | None = None):
         self.path, self.rows = Path(path), list(start or [])
     def on_log(self, args, state, control, logs=None, **kw):
@@ -58,7 +60,7 @@ class LossHistory(TrainerCallback):
         last = self.rows[-1] if self.rows else {}
         if (last.get('step'), last.get('split')) == (row['step'], row['split']): self.rows[-1] = row   # one row per step and split
         else: self.rows.append(row)
-        self.save()
+        if state.is_world_process_zero: self.save()   # every process keeps the rows (the trainer logs the same gathered values on each)
     def save(self):
         tmp = self.path.with_name(self.path.name + '.tmp')
         tmp.write_text(json.dumps(self.rows, indent=1)); tmp.replace(self.path)
@@ -79,18 +81,25 @@ def _setting(d: dict, key: str):
     for k in key.split('.'): d = d.get(k) if isinstance(d, dict) else None
     return d
 
-def check_run_dir(run: RunDir, cfg: LoopConfig, resume: bool):
-    "Refuse an output folder that holds a different run, or a finished run without `resume`."
+def run_processes(run: RunDir) -> int:
+    "How many processes trained `run`, as its `provenance.json` records (1 for runs older than that record)."
+    return json.loads(run.provenance.read_text()).get('processes', 1) if run.provenance.exists() else 1
+
+def check_run_dir(run: RunDir, cfg: LoopConfig, resume: bool, processes: int = 1):
+    "Refuse an output folder that holds a different run, a finished run without `resume`, or a resume by another number of processes."
     if not run.config.exists(): return
     old, new = LoopConfig.load(run.config).to_dict(), cfg.to_dict()
     diff = [k for k in _RUN_KEYS if _setting(old, k) != _setting(new, k)]
     if diff: raise LyricLoopError(f"{run.root}: holds a different run (its {', '.join(diff)} differ); choose another --out")
-    if not resume and any(run.checkpoints.glob('checkpoint-*')):
-        raise LyricLoopError(f"{run.root}: already has checkpoints; pass --resume to continue it, or choose another --out")
+    if not any(run.checkpoints.glob('checkpoint-*')): return
+    if not resume: raise LyricLoopError(f"{run.root}: already has checkpoints; pass --resume to continue it, or choose another --out")
+    if (n := run_processes(run)) != processes:   # the global batch and which songs each step sees depend on it
+        raise LyricLoopError(f"{run.root}: was trained by {n} process{'es' if n > 1 else ''}, not {processes}; resume it with --processes {n}")
 
-def last_checkpoint(run: RunDir) -> Path | None:
-    "The newest complete `checkpoint-N` folder of a run (the trainer writes `trainer_state.json` last)."
-    cks = sorted((p for p in run.checkpoints.glob('checkpoint-*') if (p/'trainer_state.json').exists()), key=lambda p: int(p.name.split('-')[-1]))
+def last_checkpoint(run: RunDir, processes: int = 1) -> Path | None:
+    "The newest complete `checkpoint-N` folder of a run: the main process writes `trainer_state.json` last, and in a run of several `processes` each writes its own RNG state."
+    done = lambda p: (p/'trainer_state.json').exists() and (processes == 1 or all((p/f'rng_state_{k}.pth').exists() for k in range(processes)))
+    cks = sorted((p for p in run.checkpoints.glob('checkpoint-*') if done(p)), key=lambda p: int(p.name.split('-')[-1]))
     return cks[-1] if cks else None
 
 def check_prompt_length(tok, examples, max_length: int):
@@ -129,6 +138,92 @@ def map_augmented(records: list, share: float, seed: int = 42) -> list:
         out.append(r)
     return out
 
+# %% ../nbs/05_train.ipynb #3d0d845b
+_WORLD = ('WORLD_SIZE', 'PMI_SIZE', 'OMPI_COMM_WORLD_SIZE', 'MV2_COMM_WORLD_SIZE')   # what a launcher of several processes sets
+
+def check_launch(env=None):
+    "Refuse what `accelerate launch --cpu --num_processes N` starts for N > 1 without mpirun: one process, told nothing."
+    env = os.environ if env is None else env
+    if str(env.get('ACCELERATE_USE_CPU', '')).lower() == 'true' and 'MASTER_ADDR' in env and not any(k in env for k in _WORLD):
+        raise LyricLoopError("accelerate launch --cpu started one process, not --num_processes (accelerate starts CPU processes only "
+                             "through mpirun): use lyricloop train --processes N, or accelerate launch --multi_gpu --num_processes N")
+
+def process_state(device: str | None = None):
+    "accelerate's `PartialState` of this process on `device` (default: CUDA if there is one, else the CPU): one of several (DDP; gloo on the CPU) when a launcher started it, else the only one."
+    from accelerate import PartialState
+    check_launch()
+    return PartialState(cpu=(device or ('cuda' if torch.cuda.is_available() else 'cpu')) == 'cpu')
+
+# %% ../nbs/05_train.ipynb #3ba4de82
+def free_port() -> int:
+    "A TCP port free on localhost now, for the launcher's rendezvous."
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+def launch_command(args: list, processes: int, port: int | None = None) -> list:
+    "The `accelerate launch` command that runs `lyricloop *args` in `processes` processes on this machine: one per GPU, else one CPU thread each."
+    import sys
+    if processes < 2: raise LyricLoopError(f"--processes: at least 2 to launch several, got {processes}")
+    if torch.cuda.is_available() and processes > torch.cuda.device_count():
+        raise LyricLoopError(f"--processes {processes}: this machine has {torch.cuda.device_count()} GPU(s), one per process")
+    return [sys.executable, '-m', 'accelerate.commands.launch', '--multi_gpu', '--num_processes', str(processes), '--num_machines', '1',
+            '--mixed_precision', 'no', '--dynamo_backend', 'no', '--main_process_port', str(port or free_port()), '--quiet',
+            '-m', 'lyricloop.cli', *args]
+
+def launch(args: list, processes: int) -> int:
+    "Run `lyricloop *args` in `processes` processes (`launch_command`) and wait for them all; the launcher's exit status."
+    import subprocess
+    p = subprocess.Popen(launch_command(args, processes))
+    while True:
+        try: return p.wait()
+        except KeyboardInterrupt: pass   # ^C reached the processes too: wait for them to stop
+
+# %% ../nbs/05_train.ipynb #2171c5f4
+class BatchLog:
+    "What one process trains on: micro-batches, sequences, tokens, and a fingerprint of each sequence of its first `keep` micro-batches."
+    def __init__(self, keep: int = 8): self.batches, self.sequences, self.tokens, self.first, self.keep = 0, 0, 0, [], keep
+    def add(self, batch: dict):
+        import zlib
+        ids = batch['input_ids'].cpu()
+        mask = batch['attention_mask'].cpu().bool() if 'attention_mask' in batch else torch.ones_like(ids, dtype=torch.bool)
+        self.batches, self.sequences, self.tokens = self.batches + 1, self.sequences + len(ids), self.tokens + int(mask.sum())
+        if len(self.first) < self.keep: self.first.append([zlib.crc32(r[m].numpy().tobytes()) for r, m in zip(ids, mask)])
+    def to_dict(self) -> dict: return dict(batches=self.batches, sequences=self.sequences, tokens=self.tokens, first_batches=self.first)
+
+def log_batches(trainer, log: BatchLog):
+    "Have `trainer` record in `log` every micro-batch it trains on (around its `training_step`)."
+    step = trainer.training_step
+    def training_step(model, inputs, *args, **kw):
+        log.add(inputs)
+        return step(model, inputs, *args, **kw)
+    trainer.training_step = training_step
+    return trainer
+
+# %% ../nbs/05_train.ipynb #86e4244a
+class Stopped(Exception):
+    "Raised in a process of a run of several when its launcher stops it (SIGTERM), which it does when another process ends."
+
+def _stop_on_sigterm():
+    "Make SIGTERM raise `Stopped` in this process (the main thread only); the handler it replaces."
+    import signal
+    def handler(signum, frame): raise Stopped()
+    try: return signal.signal(signal.SIGTERM, handler)
+    except ValueError: return None
+
+def lost_contact(e: BaseException) -> bool:
+    "Whether `e` says this process lost the other processes of its run: its launcher stopped it, or a collective failed (gloo, NCCL)."
+    comm = isinstance(e, getattr(torch.distributed, 'DistError', ())) or isinstance(e, RuntimeError) and re.search(r'gloo|nccl|Connection (closed|reset) by peer', str(e), re.I)
+    return isinstance(e, Stopped) or bool(comm)
+
+def stopped_message(e: BaseException, rank: int, processes: int, run: RunDir) -> str:
+    "One line for a process of a run of several that lost the others: why, and what a rerun continues from."
+    if isinstance(e, Stopped): why = 'another process of the run ended, and the launcher stopped this one'
+    else: why = 'it lost contact with the others: ' + re.sub(r'^\[[^\]]*\]\s*', '', str(e).strip().splitlines()[0]).split('. ')[0]
+    ck = last_checkpoint(run, processes)
+    then = f"{ck.name} is complete: rerun with --resume to continue from it" if ck else "no checkpoint is complete: rerun to start again"
+    return f"process {rank} of {processes} stopped ({why}); {then}"
+
 # %% ../nbs/05_train.ipynb #00eb2892
 def resolve_base(cfg: LoopConfig, data_dir, progress: bool = True, run: RunDir | None = None) -> str:
     "The model directory or hub id to fine-tune: the embedded default is the copy `run` carries if made from the same data, else built (or reused) from `data_dir`."
@@ -166,43 +261,59 @@ def _save_adapter(model, tok, dest: Path, run_root: Path):
     (tmp/'adapter_config.json').write_text(json.dumps(ac, indent=2, sort_keys=True))
     publish_dir(tmp, dest)
 
-def _provenance(cfg: LoopConfig, data_dir, base: str, run: RunDir) -> dict:
-    "What the run is trained from: the data (fingerprint, path relative to the run and absolute), the base (as recorded, its fingerprint if built here), the config."
+def _provenance(cfg: LoopConfig, data_dir, base: str, run: RunDir, processes: int = 1) -> dict:
+    "What the run is trained from: the data (fingerprint, path relative to the run and absolute), the base (as recorded, its fingerprint if built here), the config, the number of processes."
     data = Path(data_dir).resolve()
     meta = Path(base)/'lyricloop_base.json'
     return dict(data=dict(path=str(data), relative=os.path.relpath(data, run.root.resolve()), fingerprint=data_fingerprint(data)),
                 base=dict(model=_portable_base(base, run.root), fingerprint=json.loads(meta.read_text()).get('fingerprint') if meta.exists() else None),
-                config=cfg.to_dict())
+                config=cfg.to_dict(), processes=processes)
 
-def train(data_dir, out, cfg: LoopConfig | None = None, resume: bool = False, progress: bool = True) -> dict:
-    "Fine-tune `cfg.model.model_id` with LoRA/QLoRA on the prepared dataset at `data_dir`, into run folder `out`."
+def check_train(data_dir, out, cfg: LoopConfig | None = None, resume: bool = False, processes: int = 1) -> tuple:
+    "The checks `train` makes before any work, and what they settle: the dataset, the config (with the data's genres), the run folder."
     dd, _ = load_prepared(data_dir)
     check_out_dir(out)
     data_cfg = LoopConfig.load(Path(data_dir)/'config.json')
     cfg = (cfg or LoopConfig()).replace(data=dict(genres=data_cfg.data.genres, tag_to_genre=data_cfg.data.tag_to_genre))
     run = RunDir(out)
-    check_run_dir(run, cfg, resume)
+    check_run_dir(run, cfg, resume, processes)
     cfg.check_libraries()
-    created = not run.root.exists()
-    run.root.mkdir(parents=True, exist_ok=True)
-    lock = hold_lock(run.root/'.lock', str(run.root))   # a second process training into this folder is told, not raced
-    try: return _train(dd, data_dir, run, cfg, resume, progress)
-    except BaseException:
-        if created and not run.config.exists(): shutil.rmtree(run.root, ignore_errors=True)   # failed before it began: leave nothing
-        raise
-    finally: lock.release()
+    return dd, cfg, run
 
-def _train(dd, data_dir, run: RunDir, cfg: LoopConfig, resume: bool, progress: bool) -> dict:
-    "`train` once its checks pass and it holds the run folder's lock."
+def train(data_dir, out, cfg: LoopConfig | None = None, resume: bool = False, progress: bool = True) -> dict:
+    "Fine-tune `cfg.model.model_id` with LoRA/QLoRA on the prepared dataset at `data_dir`, into run folder `out` (in each process of a launched run of several)."
+    import signal
+    state = process_state()
+    dd, cfg, run = check_train(data_dir, out, cfg, resume, state.num_processes)
+    state.wait_for_everyone()                 # every process has checked the folder before the main one writes to it
+    main, several = state.is_main_process, state.num_processes > 1
+    created = main and not run.root.exists()
+    if main: run.root.mkdir(parents=True, exist_ok=True)
+    lock = hold_lock(run.root/'.lock', str(run.root)) if main else None   # a second run training into this folder is told, not raced
+    sigterm = _stop_on_sigterm() if several else None
+    try: return _train(dd, data_dir, run, cfg, resume, progress and main, state)
+    except BaseException as e:
+        if created and not run.config.exists(): shutil.rmtree(run.root, ignore_errors=True)   # failed before it began: leave nothing
+        if several and lost_contact(e): raise LyricLoopError(stopped_message(e, state.process_index, state.num_processes, run)) from None
+        raise
+    finally:
+        if lock is not None: lock.release()
+        if sigterm is not None: signal.signal(signal.SIGTERM, sigterm)
+
+def _train(dd, data_dir, run: RunDir, cfg: LoopConfig, resume: bool, progress: bool, state) -> dict:
+    "`train` once its checks pass and the main process holds the run folder's lock."
+    from accelerate.utils import gather_object
     from peft import get_peft_model
     from trl import SFTTrainer
     from transformers import set_seed
-    ckpt = last_checkpoint(run) if resume else None
-    if resume and ckpt is None and run.config.exists(): warnings.warn(f"{run.root}: no checkpoint to resume from; starting afresh")
+    main, n = state.is_main_process, state.num_processes
+    ckpt = last_checkpoint(run, n) if resume else None
+    if resume and ckpt is None and run.config.exists() and main: warnings.warn(f"{run.root}: no checkpoint to resume from; starting afresh")
     if ckpt is not None and run.provenance.exists():
         diff = data_differences(json.loads(run.provenance.read_text())['data']['fingerprint'], data_fingerprint(data_dir))
         if diff: raise LyricLoopError(f"{data_dir}: not the data {run.root} was trained on ({'; '.join(diff)}); resume it on that data, or choose another --out")
-    base = carry_base(resolve_base(cfg, data_dir, progress, run), run)   # a resumed run keeps its own base, even with the cache cleared
+    with state.main_process_first():          # the main process builds (or copies) the base; the others then find it
+        base = carry_base(resolve_base(cfg, data_dir, progress, run), run)   # a resumed run keeps its own base, even with the cache cleared
     hw = hardware()
     set_seed(cfg.seed)
     attention = packing_attention(hw.device) if cfg.training.packing else None   # packs only where attention needs no dense mask
@@ -213,30 +324,37 @@ def _train(dd, data_dir, run: RunDir, cfg: LoopConfig, resume: bool, progress: b
     from datasets import Dataset
     songs = dict(train=Dataset.from_list(map_augmented(list(dd['train']), cfg.data.remap_share, cfg.seed), features=dd['train'].features),
                  validation=dd['validation'])
-    ex = {s: songs[s].map(lambda r: training_example(r, cfg.model.template), remove_columns=cols) for s in songs}
+    with state.main_process_first():          # `datasets` caches a map of a split read from disk beside it: written once
+        ex = {s: songs[s].map(lambda r: training_example(r, cfg.model.template), remove_columns=cols) for s in songs}
     prompt_len = check_prompt_length(tok, ex['train'], cfg.training.max_length)
-    run.create(); cfg.save(run.config)
-    tmp = run.provenance.with_name('provenance.json.tmp'); tmp.write_text(json.dumps(_provenance(cfg, data_dir, base, run), indent=2)); tmp.replace(run.provenance)
+    if main:
+        run.create(); cfg.save(run.config)
+        tmp = run.provenance.with_name('provenance.json.tmp'); tmp.write_text(json.dumps(_provenance(cfg, data_dir, base, run, n), indent=2)); tmp.replace(run.provenance)
     use_4bit = model.loaded_in_4bit
     model = get_peft_model(model, lora_config(cfg))
     args = sft_config(cfg, run.checkpoints, hw.device, use_4bit, progress, packing=attention is not None)
+    args.eval_on_start = ckpt is None   # the validation loss before the first step, inside `train`: see "Several processes"
     history = LossHistory(run.history, load_history(run.history, int(ckpt.name.split('-')[-1])) if ckpt else [])
     trainer = SFTTrainer(model=model, args=args, train_dataset=ex['train'], eval_dataset=ex['validation'], processing_class=tok,
                          callbacks=[history])
     use_progress(trainer, progress, 'fine-tuning')
+    log_batches(trainer, seen := BatchLog())
     t0 = time.time()
-    if ckpt is None:
-        trainer.evaluate()                                        # the validation loss before the first step (LossHistory records it)
     out_ = trainer.train(resume_from_checkpoint=str(ckpt) if ckpt else None)
     final_eval = float(trainer.evaluate()['eval_loss'])
-    _save_adapter(trainer.model, tok, run.adapter, run.root)
+    per_process = gather_object([seen.to_dict()])                # what each process trained on, in process order
+    if main: _save_adapter(trainer.model, tok, run.adapter, run.root)
     evals = [r['loss'] for r in history.rows if r['split'] == 'validation']
+    t = cfg.training
     summary = dict(base=_portable_base(base, run.root), hardware=str(hw), steps=trainer.state.global_step, section_tokens=section_budgets(tok, dd['train']['lyrics']), resumed_from=ckpt.name if ckpt else None,
                    packing=args.packing, attention=attention or getattr(model.config, '_attn_implementation', None),
                    train_loss=out_.training_loss, first_eval_loss=evals[0], final_eval_loss=final_eval, prompt_tokens_max=prompt_len,
                    seconds=round(time.time() - t0, 1), trainable_params=sum(p.numel() for p in model.parameters() if p.requires_grad),
                    train_runtime=out_.metrics.get('train_runtime'),
-                   train_tokens=next((float(l['num_tokens']) for l in reversed(trainer.state.log_history) if 'num_tokens' in l), None))
-    tmp = run.root/'craft.json.tmp'; tmp.write_text(json.dumps(run_craft(dd['train']))); tmp.replace(run.root/'craft.json')   # genre craft defaults, end-word lexicon
-    tmp = run.root/'train_summary.json.tmp'; tmp.write_text(json.dumps(summary, indent=2)); tmp.replace(run.root/'train_summary.json')
+                   train_tokens=next((float(l['num_tokens']) for l in reversed(trainer.state.log_history) if 'num_tokens' in l), None),
+                   processes=n, global_batch=t.per_device_train_batch_size * t.gradient_accumulation_steps * n, per_process=per_process)
+    if main:
+        tmp = run.root/'craft.json.tmp'; tmp.write_text(json.dumps(run_craft(dd['train']))); tmp.replace(run.root/'craft.json')   # genre craft defaults, end-word lexicon
+        tmp = run.root/'train_summary.json.tmp'; tmp.write_text(json.dumps(summary, indent=2)); tmp.replace(run.root/'train_summary.json')
+    state.wait_for_everyone()                 # every process returns once the run folder is complete
     return summary
