@@ -123,8 +123,6 @@ def test_kill_one_worker_then_resume(setup, two, tmp_path):
     assert f'resumed from {done.name}' in r.stdout and summary(out)['processes'] == 2
     assert [st for st, _ in history(out, 'train')] == list(range(1, STEPS + 1))      # no step lost or repeated
     assert adapter_gap(out, two[0]) <= TOL                                           # where the uninterrupted run ends
-    bad = run([tool('lyricloop'), *train_args(setup, out, 'two.json', '--quiet', '--resume')], env=ENV, timeout=TIMEOUT)
-    assert bad.returncode == 2 and 'was trained by 2 processes, not 1' in bad.stderr, bad.stderr
 
 def test_evaluate_in_two_processes(two, tmp_path):
     "Two processes write the same songs and metrics as one; each process writes whole batches (12 requests per mode: 8 + 4)."
