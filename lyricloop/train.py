@@ -341,6 +341,7 @@ def _train(dd, data_dir, run: RunDir, cfg: LoopConfig, resume: bool, progress: b
     log_batches(trainer, seen := BatchLog())
     t0 = time.time()
     out_ = trainer.train(resume_from_checkpoint=str(ckpt) if ckpt else None)
+    start_eval = next((l['eval_runtime'] for l in trainer.state.log_history if 'eval_runtime' in l), 0)   # `eval_on_start` runs inside train()
     final_eval = float(trainer.evaluate()['eval_loss'])
     per_process = gather_object([seen.to_dict()])                # what each process trained on, in process order
     if main: _save_adapter(trainer.model, tok, run.adapter, run.root)
@@ -350,7 +351,7 @@ def _train(dd, data_dir, run: RunDir, cfg: LoopConfig, resume: bool, progress: b
                    packing=args.packing, attention=attention or getattr(model.config, '_attn_implementation', None),
                    train_loss=out_.training_loss, first_eval_loss=evals[0], final_eval_loss=final_eval, prompt_tokens_max=prompt_len,
                    seconds=round(time.time() - t0, 1), trainable_params=sum(p.numel() for p in model.parameters() if p.requires_grad),
-                   train_runtime=out_.metrics.get('train_runtime'),
+                   train_runtime=out_.metrics.get('train_runtime') - (start_eval if ckpt is None else 0),   # the training loop, without the validation before it
                    train_tokens=next((float(l['num_tokens']) for l in reversed(trainer.state.log_history) if 'num_tokens' in l), None),
                    processes=n, global_batch=t.per_device_train_batch_size * t.gradient_accumulation_steps * n, per_process=per_process)
     if main:
