@@ -33,12 +33,13 @@ def export_base(run) -> str:
     return CARRIED_BASE if base.resolve() == run.base.resolve() else str(base)
 
 def export_info(run, merged: bool) -> dict:
-    "The `lyricloop.json` of an export of `run`: its config, section budgets and base."
+    "The `lyricloop.json` of an export of `run`: its config, section budgets, craft profile (genre defaults, end-word lexicon) and base."
     run = RunDir(run)
     summary = run.root/'train_summary.json'
     budgets = json.loads(summary.read_text()).get('section_tokens') if summary.exists() else None
+    craft = json.loads((run.root/'craft.json').read_text()) if (run.root/'craft.json').exists() else None
     return dict(lyricloop=__version__, run=run.root.resolve().name, base_model=export_base(run.root), merged=merged,
-                config=LoopConfig.load(run.config).to_dict(), section_tokens=budgets)
+                config=LoopConfig.load(run.config).to_dict(), section_tokens=budgets, craft=craft)
 
 # %% ../nbs/09b_export.ipynb #e69d4df0
 CARD_REQUEST = dict(song_map=['Verse', 'Chorus', 'Verse', 'Chorus'], theme='a dirt road home')
@@ -194,4 +195,4 @@ def load_generator(source, base: str | None = None, device: str | None = None) -
         from peft import PeftModel
         model = PeftModel.from_pretrained(model, adapter)
     tok = AutoTokenizer.from_pretrained(adapter or p)
-    return LyricGenerator(model, tok, cfg.data.genres, cfg.model.template, cfg, info['run'], info['section_tokens'])
+    return LyricGenerator(model, tok, cfg.data.genres, cfg.model.template, cfg, info['run'], info['section_tokens'], info.get('craft'))

@@ -167,7 +167,7 @@ def page(source: str | None = None, base: str | None = None):
             out.empty(); st.error(str(e))
     song = st.session_state.get('song')
     if song:
-        out.html(lyrics_html(marked_text(song)))
+        out.html(lyrics_html(song['text']))
         st.markdown(adherence(song))
         for col, (name, data) in zip(st.columns(2), song_files(song).items()):
             kind = name.rsplit('.', 1)[1]

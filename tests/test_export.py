@@ -21,7 +21,7 @@ def test_merged_export_loads_with_plain_transformers_and_writes_the_same_song(pi
     model, tok = AutoModelForCausalLM.from_pretrained(out), AutoTokenizer.from_pretrained(out)
     info = json.loads((out/'lyricloop.json').read_text())
     cfg = LoopConfig.from_dict(info['config'])
-    gen = LyricGenerator(model, tok, cfg.data.genres, cfg.model.template, cfg, section_tokens=info['section_tokens'])
+    gen = LyricGenerator(model, tok, cfg.data.genres, cfg.model.template, cfg, section_tokens=info['section_tokens'], craft=info['craft'])   # what load_generator reads from the export
     assert gen.generate(**REQUEST)[0].text == run_song
     free = [LyricGenerator.from_run(pipeline_run['run']).generate(**REQUEST, mode='free', max_new_tokens=80)[0].text,
             gen.generate(**REQUEST, mode='free', max_new_tokens=80)[0].text]
