@@ -7,7 +7,7 @@ def _args(res): return dict(base_recipe={**EMBEDDED_RECIPE, 'epochs': 1}, base_d
 CFG = dict(data=dict(per_genre=40), training=dict(max_steps=40, max_length=384, eval_steps=20, save_steps=40))
 
 def test_rerun_reuses_every_stage(pipeline_run):
-    assert pipeline_run['reused'] == [] and set(Manifest(pipeline_run['root']).keys) == set(STAGES)
+    assert set(Manifest(pipeline_run['root']).keys) == set(STAGES)    # every stage finished (by this session's first caller: the folder is shared)
     again = run_pipeline(pipeline_run['root'], embedded_config(**CFG), **_args(pipeline_run))
     assert again['reused'] == list(STAGES[:-1])          # figures are redrawn
     assert again['songs'] == pipeline_run['songs'] and again['train'] == pipeline_run['train']
