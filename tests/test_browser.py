@@ -129,9 +129,11 @@ def pick_radio(d, option: str):
 
 # --- what a person sees -------------------------------------------------------------------------------------------------------------------------
 
-# The lyrics block: the element the song is rendered in (the first `pre`, or Markdown's stand-in for one, holding a section header).
+# The lyrics block: the element the song is rendered in — the page's `pre.ll-lyrics`; on a page without it (an older page), the first
+# `pre`, or Markdown's stand-in for one, holding a section header.
 FIND_LYRICS = """
-return [...document.querySelectorAll('pre, [data-testid="stMarkdownPre"]')].find(e => /\\[[^\\]\\n]+\\]/.test(e.textContent)) || null;"""
+return document.querySelector('pre.ll-lyrics') ||
+       [...document.querySelectorAll('pre, [data-testid="stMarkdownPre"]')].find(e => /\\[[^\\]\\n]+\\]/.test(e.textContent)) || null;"""
 
 # Where each line of `lines` starts on screen: the rectangle of its first character, found in order in the block's text nodes.
 LINE_STARTS = """
@@ -168,7 +170,7 @@ def assert_one_box_per_line(d, text: str):
     assert not same, f"{len(same)} of {len(tops)} lyric lines run on from the line before instead of starting their own, e.g. {same[:3]}"
     assert all(abs(s['left'] - m['left']) < 2 for s in starts), 'a lyric line does not start at the left edge of the block'
     heads = [s for l, s in zip(m['lines'], starts) if re.fullmatch(r'\[[^\]]+\]', l)]
-    assert heads and all(h['bold'] for h in heads), 'section headers are not set apart'
+    assert all(h['bold'] for h in heads), 'section headers are not set apart'
     return len(tops)
 
 def download(d, kind: str) -> str:
