@@ -11,7 +11,7 @@ from .config import LyricLoopError
 from .sections import HEADER_LINE
 
 # %% auto #0
-__all__ = ['PRESETS', 'lyrics_html', 'SongwriterApp']
+__all__ = ['PRESETS', 'MARK_STYLE', 'line_marks', 'lyrics_html', 'SongwriterApp']
 
 # %% ../nbs/09_app.ipynb #445db7a7
 PRESETS = {
@@ -22,10 +22,34 @@ PRESETS = {
     'Short: Verse-Chorus-Verse-Chorus': 'Verse, Chorus, Verse, Chorus',
     'Custom': ''}
 
-def lyrics_html(text: str) -> str:
-    "Lyrics as HTML with section headers highlighted."
-    esc = HEADER_LINE.sub(r'<span class="ll-header" style="color:#b5179e;font-weight:bold">[\1]</span>', html.escape(text))
-    return f'<pre class="ll-lyrics" style="white-space:pre-wrap;font-family:inherit">{esc}</pre>'
+# A line's mark is drawn by CSS from its `data-mark`: it is seen beside the line, but it is not in the text a reader selects and copies.
+MARK_STYLE = ('<style>.ll-lyrics .ll-line[data-mark]::after{content:attr(data-mark);margin-left:1.5em;color:#6c757d;'
+              'font-size:0.8em;font-variant-numeric:tabular-nums}</style>')
+
+def line_marks(text: str, craft: list | None = None) -> list[str]:
+    "Each lyric line's mark, in order: its syllables (/ the count `craft` asks for it) and its rhyme letter."
+    from lyricloop.craft import CraftSpec, annotate
+    out, k = [], 0
+    for s in annotate(text):
+        spec = None
+        if s['header'] is not None:
+            c = craft[k] if craft and k < len(craft) else None
+            spec, k = (CraftSpec(c.get('rhyme'), tuple(c.get('syllables') or ()) or None) if c else None), k + 1
+        for i, l in enumerate(s['lines']):
+            t = spec.target(i) if spec else None
+            out.append(f"{l['syllables']}{'' if t is None else f'/{t}'} {l['letter']}")
+    return out
+
+def lyrics_html(text: str, craft: list | None = None, marks: bool = False) -> str:
+    "Lyrics as HTML with section headers highlighted; with `marks`, each lyric line shows its syllables (/ asked) and rhyme letter."
+    marked = iter(line_marks(text, craft)) if marks else None
+    out = []
+    for line in html.escape(text).split('\n'):
+        h = HEADER_LINE.fullmatch(line)
+        if h: out.append(f'<span class="ll-header" style="color:#b5179e;font-weight:bold">[{h[1]}]</span>')
+        elif marked is not None and line.strip(): out.append(f'<span class="ll-line" data-mark="{next(marked, "")}">{line}</span>')
+        else: out.append(line)
+    return (MARK_STYLE if marks else '') + f'<pre class="ll-lyrics" style="white-space:pre-wrap;font-family:inherit">{chr(10).join(out)}</pre>'
 
 # %% ../nbs/09_app.ipynb #ad240247
 class SongwriterApp:
@@ -82,7 +106,7 @@ class SongwriterApp:
         except LyricLoopError as e:
             self.status.value = f'<span style="color:#c00">{html.escape(str(e))}</span>'; return
         finally: self.go.disabled = False
-        self.output.value, self.copy.value, self.save.disabled = lyrics_html(self.song.marked()), self.song.text, False
+        self.output.value, self.copy.value, self.save.disabled = lyrics_html(self.song.text, self.song.craft, marks=True), self.song.text, False
         got = ' → '.join(self.song.song_map) or '(no sections)'
         self.status.value = html.escape(f"{self.song.mode}, {self.song.new_tokens} tokens in {time.time() - t0:.1f}s · song map: {got}")
 

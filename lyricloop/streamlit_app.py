@@ -11,7 +11,7 @@ import streamlit as st
 # %% auto #0
 __all__ = ['LOAD_WARNINGS', 'RUN_ENV', 'BASE_ENV', 'LENGTHS', 'quiet_load_warnings', 'served', 'demo_dir', 'demo_ready',
            'demo_run', 'cached_generator', 'cached_demo_run', 'scaled_budgets', 'adherence', 'song_files',
-           'craft_inputs', 'marked_text', 'page']
+           'craft_inputs', 'page']
 
 # %% ../nbs/09c_streamlit.ipynb #b1c0a002
 LOAD_WARNINGS = ((UserWarning, r'Model has `tie_word_embeddings=True` and a tied layer is part of the adapter'),
@@ -97,13 +97,6 @@ def craft_inputs(gen, genre: str) -> tuple:
     if d: st.caption("The genre's craft: " + '; '.join(f"{s} {c}" for s, c in d.items() if s != '*'))
     return rhyme.strip() or None, syl.strip() or None
 
-def marked_text(song: dict) -> str:
-    "A song (`Song.to_dict()`) with each line marked with its syllables (and the count asked) and rhyme letter."
-    from lyricloop.craft import CraftSpec, mark_song
-    specs = [CraftSpec(s['rhyme'], tuple(s['syllables'] or ()) or None) if s.get('rhyme') or s.get('syllables') else None
-             for s in song['sections'] if s['header'] is not None]
-    return mark_song(song['text'], specs)
-
 # %% ../nbs/09c_streamlit.ipynb #690102c4
 def _fill_preset():
     "Put the chosen preset's sections into the sections box (Custom leaves it alone)."
@@ -167,7 +160,7 @@ def page(source: str | None = None, base: str | None = None):
             out.empty(); st.error(str(e))
     song = st.session_state.get('song')
     if song:
-        out.html(lyrics_html(song['text']))
+        out.html(lyrics_html(song['text'], song['craft'], marks=True))   # each line with its syllables and rhyme letter
         st.markdown(adherence(song))
         for col, (name, data) in zip(st.columns(2), song_files(song).items()):
             kind = name.rsplit('.', 1)[1]

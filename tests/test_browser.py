@@ -35,10 +35,10 @@ def wait_for(cond, timeout: float, what: str, every: float = 0.1):
         time.sleep(every)
 
 @pytest.fixture(scope='module')
-def server(pipeline_run):
-    "`lyricloop app --run RUN` on a free localhost port, stopped (its whole process group) at the end."
+def server(demo_run):
+    "`lyricloop app --run RUN` serving the demo's run (the model a user meets first) on a free localhost port, stopped (its whole process group) at the end."
     port = _free_port()
-    p = subprocess.Popen([tool('lyricloop'), 'app', '--run', str(pipeline_run['run']), '--port', str(port), '--host', '127.0.0.1'],
+    p = subprocess.Popen([tool('lyricloop'), 'app', '--run', str(demo_run['run']), '--port', str(port), '--host', '127.0.0.1'],
                          cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     url = f'http://127.0.0.1:{port}/'
     def healthy():
@@ -173,6 +173,17 @@ def assert_one_box_per_line(d, text: str):
     assert all(h['bold'] for h in heads), 'section headers are not set apart'
     return len(tops)
 
+# Each marked lyric line and the mark CSS draws after it (the `content` of its ::after box, as the browser computed it).
+LINE_MARKS = """
+return [...arguments[0].querySelectorAll('.ll-line')].map(e => [e.textContent, getComputedStyle(e, '::after').content]);"""
+
+def assert_marks_shown(d, song: dict):
+    "Every lyric line shows its measured syllables (/ the count asked) and rhyme letter, as the song's JSON gives them."
+    want = [[l, f"{m['syllables']}{'' if not s['syllables'] else '/' + str(s['syllables'][i])} {m['letter']}"]
+            for s in song['sections'] for i, (l, m) in enumerate(zip(s['lines'], s['measured']))]
+    shown = [[t.strip(), c.strip('"')] for t, c in d.execute_script(LINE_MARKS, lyrics_block(d))]
+    assert shown == want, f"marks shown {shown[:4]}, the song's {want[:4]}"
+
 def download(d, kind: str) -> str:
     "Click the Download TXT/JSON button; the file it saves."
     before = set(os.listdir(d.downloads))
@@ -222,6 +233,7 @@ def test_constrained_song_reads_line_by_line_in_the_browser(server, browser):
     assert song_map(js['text']) == parse_song_map(RAP_MAP)
     n = assert_one_box_per_line(d, js['text'])
     assert n == len([l for l in js['text'].split('\n') if l.strip()])
+    assert_marks_shown(d, js)
     shown = re.sub(r'\s+', ' ', lyrics_block(d).get_attribute('textContent')).strip()
     assert shown == re.sub(r'\s+', ' ', js['text']).strip()                                    # the page shows the downloaded song
     line = next(e.text for e in css(d, '[data-testid="stMarkdown"]') if 'Song map:' in e.text)
@@ -239,6 +251,7 @@ def test_free_song_reads_line_by_line_in_the_browser(server, browser):
     assert js['mode'] == 'free' and js['genre'] == 'Country'
     assert download(d, 'TXT') == js['text'] + '\n'
     assert_one_box_per_line(d, js['text'])
+    assert_marks_shown(d, js)
     assert any('Song map:' in e.text for e in css(d, '[data-testid="stMarkdown"]'))
     screenshot(d, 'streamlit_free.png')
 
