@@ -17,9 +17,10 @@ from .sections import section_headers, parse_sections, song_map
 
 # %% auto #0
 __all__ = ['NEG', 'OVERFLOW', 'ZONE', 'FREE_UNTIL', 'LEAD_INS', 'MAX_END_WORDS', 'END', 'DETERMINERS', 'DEFAULT_CRAFT',
-           'MAX_SECTION_TOKENS', 'Song', 'format_song', 'TokenTable', 'SongPlan', 'song_plan', 'SongMapProcessor',
-           'RowSampler', 'EndingTrie', 'LineCraft', 'vocab_lexicon', 'choose_hook', 'CallbackStreamer', 'check_request',
-           'run_genres', 'check_run', 'run_base', 'SongRequest', 'LyricGenerator', 'LineProcessor', 'critique']
+           'GENRE_FIRST', 'MAX_SECTION_TOKENS', 'Song', 'format_song', 'TokenTable', 'SongPlan', 'song_plan',
+           'SongMapProcessor', 'RowSampler', 'EndingTrie', 'LineCraft', 'vocab_lexicon', 'choose_hook',
+           'CallbackStreamer', 'check_request', 'run_genres', 'check_run', 'run_base', 'SongRequest', 'LyricGenerator',
+           'LineProcessor', 'critique']
 
 # %% ../nbs/06_generate.ipynb #d0faf83e
 from .craft import annotate, mark_song, CraftSpec
@@ -435,6 +436,7 @@ class SongRequest:
 # %% ../nbs/06_generate.ipynb #e3392a93
 _CACHE = {}
 DEFAULT_CRAFT = CraftSpec('AABB', (8,))   # for a genre the run has no craft profile of
+GENRE_FIRST = 1000                         # a genre's own line endings rank above any other word of the lexicon
 
 class LyricGenerator:
     "Generate lyrics for genres and song maps, free or constrained, in batches."
@@ -446,6 +448,7 @@ class LyricGenerator:
         self.craft_prompt = craft is not None                            # the run was trained with craft in its prompts
         self.plan_prompt = bool(craft and craft.get('plan'))             # ... and with each song's plan of line endings
         self.end_counts = (craft or {}).get('ends', {})                  # per genre, the words its training songs end lines on
+        self._lexicons = {}
         self.lexicon = Lexicon(craft['lexicon']) if craft and craft.get('lexicon') else vocab_lexicon(tok)
         self.endings = EndingTrie(tok)
         vocab = tok.get_vocab()
@@ -494,11 +497,18 @@ class LyricGenerator:
         secs, specs = parse_craft_map(r.song_map, craft_spec(r.rhyme, r.syllables, 'request'))
         return [s.filled(genre_craft(self.craft_profile, genre, sec)).filled(DEFAULT_CRAFT) for sec, s in zip(secs, specs)]
 
+    def genre_lexicon(self, genre: str) -> Lexicon:
+        "The run's lexicon with the words `genre` ends its lines on ranked first: constrained endings and plans lean to the genre's own words."
+        if genre not in self._lexicons:
+            ends = self.end_counts.get(genre)
+            self._lexicons[genre] = Lexicon({w: n + GENRE_FIRST * ends.get(w, 0) for w, n in self.lexicon.count.items()}) if ends else self.lexicon
+        return self._lexicons[genre]
+
     def plan_ends(self, r: SongRequest, genre: str, song_map: list, specs: list | None) -> list | None:
         "The plan of line endings for request `r` (see Craft), seeded by its seed and theme (another theme, other words); None unless the run learned to follow plans."
         if not (specs and self.plan_prompt): return None
         lines = [section_lines(self.craft_profile, genre, s, c) for s, c in zip(song_map, specs)]
-        return plan_endings(song_map, specs, lines, self.lexicon, self.end_counts.get(genre), choose_hook(r.theme, self.lexicon), f'{r.seed}:{r.theme or ""}')
+        return plan_endings(song_map, specs, lines, self.genre_lexicon(genre), self.end_counts.get(genre), choose_hook(r.theme, self.lexicon), f'{r.seed}:{r.theme or ""}')
 
 # %% ../nbs/06_generate.ipynb #f25b559c
 from fastcore.basics import patch
@@ -546,9 +556,9 @@ def _write(self: LyricGenerator, batch, mode, samp, extra, max_new_tokens, budge
     overflow = OVERFLOW * (3 if crafted else 1)          # room for a stanza to close
     need = max(sum(len(h) + b + overflow + 2 for h, b in zip(p.headers, p.budgets)) + 2 for p in plans)   # + newline, blank line; + end
     limit = min(need, max_new_tokens) if mode == 'free' and max_new_tokens else need
-    lines = [LineCraft(specs, self.lexicon, self.endings, choose_hook(r.theme, self.lexicon),
+    lines = [LineCraft(specs, self.genre_lexicon(genre), self.endings, choose_hook(r.theme, self.lexicon),
                        [k for k, s in enumerate(requested) if s in HOOK_SECTIONS], ends) if specs else None
-             for (r, _, requested, specs), ends in zip(batch, planned)]
+             for (r, genre, requested, specs), ends in zip(batch, planned)]
     procs = [SongMapProcessor(self.table, plans, L, overflow, lines if crafted else None)] if mode == 'constrained' else []
     procs.append(RowSampler([r.seed for r, *_ in batch], self.table.never, **{k: v for k, v in samp.items() if k != 'repetition_penalty'}))
     gc = GenerationConfig(**{**extra, 'do_sample': False, 'max_new_tokens': limit, 'repetition_penalty': samp['repetition_penalty'],
@@ -641,7 +651,7 @@ def revise(self: LyricGenerator, song: Song, n: int = 4, temperature: float | No
             ctx = self.prompt_ids(song.genre, song.requested, song.theme, specs, song.ends or None) + self.tok.encode(text, add_special_tokens=False)
             crafts = []
             for _ in range(n):
-                c = LineCraft(specs, self.lexicon, self.endings, hook, hook_secs, song.ends)
+                c = LineCraft(specs, self.genre_lexicon(song.genre), self.endings, hook, hook_secs, song.ends)
                 c.sec, c.seen = k, 0
                 c.used = {last_word(l) for ls in secs for l in ls} - {last_word(lines[i])}
                 for l in lines[:i]: c.line = l; c._close_line()
