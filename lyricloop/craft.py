@@ -4,19 +4,18 @@
 
 # %% ../nbs/00c_craft.ipynb #01f0639d
 from __future__ import annotations
-import functools, random, re, statistics
+import functools, re, statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from .config import LyricLoopError
-from .sections import HOOK_SECTIONS, normalize_section, parse_sections, parse_song_map, section_headers
+from .sections import HOOK_SECTIONS, normalize_section, parse_sections, parse_song_map
 
 # %% auto #0
-__all__ = ['LETTERS', 'SCHEMES', 'MAX_SCHEME', 'MAX_SYLLABLES', 'STOPWORDS', 'END_FUNCTION_WORDS', 'PLAN_POOL', 'words',
-           'last_word', 'syllables', 'line_syllables', 'rhyme_key', 'rhymes', 'rhyme_letters', 'rhyme_density',
-           'parse_scheme', 'parse_syllables', 'CraftSpec', 'craft_spec', 'map_without_craft', 'parse_craft_map',
-           'rhyme_pairs', 'craft_check', 'section_craft', 'craft_profile', 'genre_craft', 'theme_words', 'theme_hook',
-           'theme_in_hooks', 'annotate', 'mark_song', 'lexicon_counts', 'Lexicon', 'song_endings', 'end_counts',
-           'section_lines', 'plan_endings', 'run_craft']
+__all__ = ['LETTERS', 'SCHEMES', 'MAX_SCHEME', 'MAX_SYLLABLES', 'STOPWORDS', 'END_FUNCTION_WORDS', 'words', 'last_word',
+           'syllables', 'line_syllables', 'rhyme_key', 'rhymes', 'rhyme_letters', 'rhyme_density', 'parse_scheme',
+           'parse_syllables', 'CraftSpec', 'craft_spec', 'map_without_craft', 'parse_craft_map', 'rhyme_pairs',
+           'craft_check', 'section_craft', 'craft_profile', 'genre_craft', 'theme_words', 'theme_hook',
+           'theme_in_hooks', 'annotate', 'mark_song', 'lexicon_counts', 'Lexicon', 'end_counts', 'run_craft']
 
 # %% ../nbs/00c_craft.ipynb #6f0f083d
 _VOWELS = re.compile(r'[aeiouy]+')
@@ -218,8 +217,8 @@ def section_craft(lines: list[str]) -> CraftSpec:
     return CraftSpec(''.join(out), syl)
 
 def craft_profile(records, min_sections: int = 3) -> dict:
-    "Per genre, per section type (and '*' for all): the scheme that fits most of its sections, the median syllables per line and lines per section."
-    fits, syl, size = defaultdict(Counter), defaultdict(list), defaultdict(list)
+    "Per genre, per section type (and '*' for all): the scheme that fits most of its sections and the median syllables per line."
+    fits, syl = defaultdict(Counter), defaultdict(list)
     for r in records:
         for h, ls in parse_sections(r['lyrics']):
             if h is None or len(ls) < 2: continue
@@ -227,12 +226,11 @@ def craft_profile(records, min_sections: int = 3) -> dict:
             for t in (normalize_section(h), '*'):
                 fits[r['genre'], t].update(fit)
                 syl[r['genre'], t] += [line_syllables(l) for l in ls]
-                size[r['genre'], t].append(len(ls))
     out = {}
     for (g, t), c in fits.items():
         if len(syl[g, t]) < 2 * min_sections and t != '*': continue
         best = max(SCHEMES, key=lambda s: (c[s], -SCHEMES.index(s)))
-        out.setdefault(g, {})[t] = dict(rhyme=best, syllables=int(round(statistics.median(syl[g, t]))), lines=int(round(statistics.median(size[g, t]))))
+        out.setdefault(g, {})[t] = dict(rhyme=best, syllables=int(round(statistics.median(syl[g, t]))))
     return out
 
 def genre_craft(profile: dict, genre: str, section: str) -> CraftSpec:
@@ -303,56 +301,15 @@ class Lexicon:
 
     def __len__(self): return len(self.words)
 
-# %% ../nbs/00c_craft.ipynb #plan0002
-PLAN_POOL = 40   # a new rhyme sound is drawn from this many of the genre's most frequent line endings that can carry it
-
-def song_endings(text: str) -> list[list[str]]:
-    "Each section's line endings (a line without a word: '-'): the plan a song follows, text before the first header left out."
-    return [[last_word(l) or '-' for l in ls] for h, ls in parse_sections(text) if h is not None]
-
+# %% ../nbs/00c_craft.ipynb #e7d1a3b1
 def end_counts(records) -> dict:
-    "Per genre, how often each word ends a lyric line of `records` (function words left out): the words a plan draws on."
+    "Per genre, how often each word ends a lyric line of `records` (function words left out)."
     out = defaultdict(Counter)
     for r in records:
-        for ends in song_endings(r['lyrics']): out[r['genre']].update(w for w in ends if w.isalpha() and w not in END_FUNCTION_WORDS)
+        for h, ls in parse_sections(r['lyrics']):
+            out[r['genre']].update(w for w in map(last_word, ls) if w.isalpha() and w not in END_FUNCTION_WORDS)
     return {g: dict(c.most_common()) for g, c in out.items()}
 
-def section_lines(profile: dict, genre: str, section: str, spec: CraftSpec) -> int:
-    "How many lines a plan gives `section`: the genre's median for it (4 if unknown), rounded to whole stanzas of its scheme."
-    p = profile.get(genre, {})
-    n = (p.get(section) or p.get('*') or {}).get('lines', 4)
-    k = len(spec.rhyme) if spec.rhyme else 1
-    return max(k, int(round(n / k)) * k)
-
-def _draw(rng: random.Random, ws: list, weight) -> str | None:
-    "One of `ws`, drawn in proportion to `weight`."
-    return rng.choices(ws, weights=[weight(w) for w in ws])[0] if ws else None
-
-def plan_endings(song_map: list, specs: list, lines: list, lexicon: Lexicon, ends: dict | None = None, hook: str | None = None,
-                 seed: int | str = 0) -> list[list[str]]:
-    "End words for every line of every section of `song_map`: the `specs`' rhymes on the genre's `ends`, a hook section's first line on `hook`."
-    rng, used, out, first = random.Random(seed), set(), [], {}
-    ends = ends or {}
-    weight = lambda w: ends.get(w, 0) + 1
-    pool = [w for w in sorted(ends, key=lambda w: -ends[w]) if w in lexicon.count] or lexicon.words
-    for head, sec, spec, n in zip(section_headers(song_map), song_map, specs, lines):
-        if head in first: out.append(list(first[head])); continue
-        keys, plan = {}, []
-        for i in range(n):
-            g = spec.group(i)
-            if i == 0 and hook and sec in HOOK_SECTIONS: w = hook
-            elif g is not None and g in keys:
-                rh = [x for x in lexicon.rhyming(keys[g]) if x not in used] or lexicon.rhyming(keys[g])
-                w = _draw(rng, sorted(rh, key=lambda x: -weight(x))[:10], weight) or keys[g]
-            else:
-                need = spec.rhyme[i % len(spec.rhyme) + 1:].count(g[1]) if g is not None else 0   # later lines of its group
-                fresh = [x for x in pool if x not in used and sum(r not in used for r in lexicon.rhyming(x)) >= need]
-                w = _draw(rng, fresh[:PLAN_POOL], weight) or _draw(rng, pool[:PLAN_POOL], weight)
-            if g is not None: keys.setdefault(g, w)
-            used.add(w); plan.append(w)
-        first[head] = plan; out.append(plan)
-    return out
-
 def run_craft(records) -> dict:
-    "What a run keeps for craft: the genre defaults (`craft_profile`), the lexicon of its training lyrics, each genre's line endings; `plan`: its prompts carried each song's plan."
-    return dict(profile=craft_profile(records), lexicon=lexicon_counts(records), ends=end_counts(records), plan=True)
+    "What a run keeps for craft: the genre defaults (`craft_profile`), the lexicon of its training lyrics and each genre's line endings."
+    return dict(profile=craft_profile(records), lexicon=lexicon_counts(records), ends=end_counts(records))

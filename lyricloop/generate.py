@@ -43,7 +43,6 @@ class Song:
     cut_sections: list = field(default_factory=list)   # sections whose unfinished last line was dropped at the budget
     craft: list = field(default_factory=list)          # per section: the craft asked, {'rhyme': scheme, 'syllables': [per line]} (or None)
     revised: list = field(default_factory=list)        # lines redrafted: {'section', 'line', 'was', 'why'}
-    ends: list = field(default_factory=list)           # per section: the line endings the prompt planned (empty: none planned)
     @property
     def song_map(self) -> list: return song_map(self.text)
     @property
@@ -222,8 +221,8 @@ class RowSampler(LogitsProcessor):
         return out
 
 # %% ../nbs/06_generate.ipynb #c4af0002
-from .craft import (CraftSpec, Lexicon, craft_spec, genre_craft, last_word, line_syllables, parse_craft_map, plan_endings,
-                             rhymes, section_lines, syllables, theme_words, words, _phones)
+from .craft import (CraftSpec, Lexicon, craft_spec, genre_craft, last_word, line_syllables, parse_craft_map,
+                             rhymes, syllables, theme_words, words, _phones)
 from .sections import HOOK_SECTIONS
 
 ZONE = 4             # syllables still to go at which a line's ending may be chosen
@@ -269,8 +268,8 @@ class EndingTrie:
 # %% ../nbs/06_generate.ipynb #c4af0005
 class LineCraft:
     "One song's craft while it is written: per section a `CraftSpec`; the current line, rhyme keys, used end words, the ending being spelled."
-    def __init__(self, specs: list, lexicon: Lexicon, endings: EndingTrie, hook: str | None = None, hook_secs=(), ends: list | None = None):
-        self.specs, self.lex, self.endings, self.hook, self.hook_secs, self.ends = specs, lexicon, endings, hook, set(hook_secs), ends or []
+    def __init__(self, specs: list, lexicon: Lexicon, endings: EndingTrie, hook: str | None = None, hook_secs=()):
+        self.specs, self.lex, self.endings, self.hook, self.hook_secs = specs, lexicon, endings, hook, set(hook_secs)
         self.sec, self.seen, self.used, self.offered = -1, 0, set(), None
         self._new_section()
 
@@ -318,11 +317,6 @@ class LineCraft:
         return self._ends[1]
 
     def _end_words(self, i: int) -> tuple:
-        ws = self._allowed_ends(i)
-        planned = self.ends[self.sec][i] if self.sec < len(self.ends) and i < len(self.ends[self.sec]) else None
-        return (planned, *(w for w in ws if w != planned)) if planned in ws else ws   # the plan's word, when the rules allow it, first
-
-    def _allowed_ends(self, i: int) -> tuple:
         spec, lex = self.spec, self.lex
         if i == 0 and self.hook and self.sec in self.hook_secs: return (self.hook,)
         g = spec.group(i)
@@ -446,7 +440,6 @@ class LyricGenerator:
         self.cfg, self.section_tokens = defaults or LoopConfig(), dict(section_tokens or {})
         self.craft_profile = (craft or {}).get('profile', {})           # the genres' craft defaults, from the run's training songs
         self.craft_prompt = craft is not None                            # the run was trained with craft in its prompts
-        self.plan_prompt = bool(craft and craft.get('plan'))             # ... and with each song's plan of line endings
         self.end_counts = (craft or {}).get('ends', {})                  # per genre, the words its training songs end lines on
         self._lexicons = {}
         self.lexicon = Lexicon(craft['lexicon']) if craft and craft.get('lexicon') else vocab_lexicon(tok)
@@ -482,9 +475,9 @@ class LyricGenerator:
         "Validate a genre and song map; clear errors for bad ones."
         return check_request(self.genres, genre, song_map)
 
-    def prompt_ids(self, genre: str, song_map: list, theme: str | None, craft: list | None = None, ends: list | None = None) -> list:
-        "Token ids of the chat prompt for one song, ending where the model's turn begins (with its craft and plan if the run learned them)."
-        c = dict(craft=craft, hook=choose_hook(theme, self.lexicon), ends=ends if self.plan_prompt else None) if craft and self.craft_prompt else {}
+    def prompt_ids(self, genre: str, song_map: list, theme: str | None, craft: list | None = None) -> list:
+        "Token ids of the chat prompt for one song, ending where the model's turn begins (with its craft if the run learned it)."
+        c = dict(craft=craft, hook=choose_hook(theme, self.lexicon)) if craft and self.craft_prompt else {}
         msgs = [dict(role='user', content=build_prompt(genre, song_map, theme=theme, template=self.template, **c))]
         return self.tok.apply_chat_template(msgs, add_generation_prompt=True, tokenize=True)['input_ids']
 
@@ -498,17 +491,11 @@ class LyricGenerator:
         return [s.filled(genre_craft(self.craft_profile, genre, sec)).filled(DEFAULT_CRAFT) for sec, s in zip(secs, specs)]
 
     def genre_lexicon(self, genre: str) -> Lexicon:
-        "The run's lexicon with the words `genre` ends its lines on ranked first: constrained endings and plans lean to the genre's own words."
+        "The run's lexicon with the words `genre` ends its lines on ranked first: constrained endings lean to the genre's own words."
         if genre not in self._lexicons:
             ends = self.end_counts.get(genre)
             self._lexicons[genre] = Lexicon({w: n + GENRE_FIRST * ends.get(w, 0) for w, n in self.lexicon.count.items()}) if ends else self.lexicon
         return self._lexicons[genre]
-
-    def plan_ends(self, r: SongRequest, genre: str, song_map: list, specs: list | None) -> list | None:
-        "The plan of line endings for request `r` (see Craft), seeded by its seed and theme (another theme, other words); None unless the run learned to follow plans."
-        if not (specs and self.plan_prompt): return None
-        lines = [section_lines(self.craft_profile, genre, s, c) for s, c in zip(song_map, specs)]
-        return plan_endings(song_map, specs, lines, self.genre_lexicon(genre), self.end_counts.get(genre), choose_hook(r.theme, self.lexicon), f'{r.seed}:{r.theme or ""}')
 
 # %% ../nbs/06_generate.ipynb #f25b559c
 from fastcore.basics import patch
@@ -546,8 +533,7 @@ def generate_batch(self: LyricGenerator, requests: list, mode: str = 'constraine
 @patch
 def _write(self: LyricGenerator, batch, mode, samp, extra, max_new_tokens, budgets, reuse_repeats, stream) -> list[Song]:
     "One `model.generate` call for a batch of checked requests."
-    planned = [self.plan_ends(r, genre, requested, specs) for r, genre, requested, specs in batch]   # each song's line endings
-    prompts = [self.prompt_ids(genre, requested, r.theme, specs, ends) for (r, genre, requested, specs), ends in zip(batch, planned)]
+    prompts = [self.prompt_ids(genre, requested, r.theme, specs) for r, genre, requested, specs in batch]
     L, pad, dev = max(map(len, prompts)), self.tok.pad_token_id, self.model.device
     ids = torch.tensor([[pad] * (L - len(p)) + p for p in prompts], device=dev)
     att = torch.tensor([[0] * (L - len(p)) + [1] * len(p) for p in prompts], device=dev)
@@ -557,8 +543,8 @@ def _write(self: LyricGenerator, batch, mode, samp, extra, max_new_tokens, budge
     need = max(sum(len(h) + b + overflow + 2 for h, b in zip(p.headers, p.budgets)) + 2 for p in plans)   # + newline, blank line; + end
     limit = min(need, max_new_tokens) if mode == 'free' and max_new_tokens else need
     lines = [LineCraft(specs, self.genre_lexicon(genre), self.endings, choose_hook(r.theme, self.lexicon),
-                       [k for k, s in enumerate(requested) if s in HOOK_SECTIONS], ends) if specs else None
-             for (r, genre, requested, specs), ends in zip(batch, planned)]
+                       [k for k, s in enumerate(requested) if s in HOOK_SECTIONS]) if specs else None
+             for r, genre, requested, specs in batch]
     procs = [SongMapProcessor(self.table, plans, L, overflow, lines if crafted else None)] if mode == 'constrained' else []
     procs.append(RowSampler([r.seed for r, *_ in batch], self.table.never, **{k: v for k, v in samp.items() if k != 'repetition_penalty'}))
     gc = GenerationConfig(**{**extra, 'do_sample': False, 'max_new_tokens': limit, 'repetition_penalty': samp['repetition_penalty'],
@@ -566,14 +552,14 @@ def _write(self: LyricGenerator, batch, mode, samp, extra, max_new_tokens, budge
     out = self.model.generate(input_ids=ids, attention_mask=att, generation_config=gc, logits_processor=LogitsProcessorList(procs),
                               streamer=CallbackStreamer(self.tok, stream) if stream else None)
     songs = []
-    for (r, genre, requested, specs), row, plan, ends in zip(batch, out[:, L:].tolist(), plans, planned):
+    for (r, genre, requested, specs), row, plan in zip(batch, out[:, L:].tolist(), plans):
         end = next((i for i, t in enumerate(row) if t in self.stop_ids), None)
         body = row[:end] if end is not None else row
         cut = plan.cut if mode == 'constrained' else []
         stopped = (None if plan.copy_of[-1] is not None else end is not None and not plan.end_forced) if mode == 'constrained' else end is not None
         asked = [dict(rhyme=s.rhyme, syllables=list(s.syllables)) for s in specs] if specs else []
         songs.append(Song(genre, requested, format_song(self.tok.decode(body, skip_special_tokens=True), cut), mode, stopped, len(body), r.seed, r.theme,
-                          list(cut), asked, ends=ends or []))
+                          list(cut), asked))
     return songs
 
 # %% ../nbs/06_generate.ipynb #6cf6743c
@@ -648,10 +634,10 @@ def revise(self: LyricGenerator, song: Song, n: int = 4, temperature: float | No
             heads = section_headers(song.requested)
             before = '\n\n'.join(f'[{h}]\n' + '\n'.join(ls) for h, ls in zip(heads[:k], secs[:k]))
             text = (before + '\n\n' if before else '') + f'[{heads[k]}]\n' + ''.join(l + '\n' for l in lines[:i])
-            ctx = self.prompt_ids(song.genre, song.requested, song.theme, specs, song.ends or None) + self.tok.encode(text, add_special_tokens=False)
+            ctx = self.prompt_ids(song.genre, song.requested, song.theme, specs) + self.tok.encode(text, add_special_tokens=False)
             crafts = []
             for _ in range(n):
-                c = LineCraft(specs, self.genre_lexicon(song.genre), self.endings, hook, hook_secs, song.ends)
+                c = LineCraft(specs, self.genre_lexicon(song.genre), self.endings, hook, hook_secs)
                 c.sec, c.seen = k, 0
                 c.used = {last_word(l) for ls in secs for l in ls} - {last_word(lines[i])}
                 for l in lines[:i]: c.line = l; c._close_line()

@@ -5,22 +5,21 @@
 # %% ../nbs/03_prompts.ipynb #4dfe5e4e
 from __future__ import annotations
 from .config import LyricLoopError, TEMPLATES
-from .craft import CraftSpec, HOOK_SECTIONS, last_word, section_craft, song_endings, theme_words, words
+from .craft import CraftSpec, HOOK_SECTIONS, last_word, section_craft, theme_words, words
 from .sections import normalize_section, parse_sections, section_headers
 
 # %% auto #0
 __all__ = ['craft_note', 'short_note', 'build_prompt', 'song_craft', 'song_hook', 'training_example']
 
 # %% ../nbs/03_prompts.ipynb #20d0feac
-def craft_note(spec: CraftSpec | None, hook: str | None = None, ends: list | None = None) -> str:
-    "What a section's lines must do, as the prompt says it: 'rhyme ABAB, 8 syllables a line, hook \"home\", ends road/home/night/light'."
+def craft_note(spec: CraftSpec | None, hook: str | None = None) -> str:
+    "What a section's lines must do, as the prompt says it: 'rhyme ABAB, 8 syllables a line, hook \"home\"'."
     parts = []
     if spec is not None and spec.rhyme: parts.append(f"rhyme {spec.rhyme}")
     if spec is not None and spec.syllables:
         s = spec.syllables
         parts.append(f"{s[0]} syllables a line" if len(s) == 1 else f"syllables {' '.join(map(str, s))}")
     if hook: parts.append(f'hook "{hook}"')
-    if ends: parts.append(f"ends {'/'.join(ends)}")
     return ', '.join(parts)
 
 def short_note(spec: CraftSpec | None, hook: str | None = None) -> str:
@@ -29,21 +28,18 @@ def short_note(spec: CraftSpec | None, hook: str | None = None) -> str:
     return ' '.join(p for p in parts + [f'"{hook}"' if hook else ''] if p)
 
 def build_prompt(genre: str, song_map: list[str], theme: str | None = None, artist: str | None = None,
-                 template: str = 'structured', craft: list | None = None, hook: str | None = None, ends: list | None = None) -> str:
-    "The user-turn instruction asking for `genre` lyrics that follow `song_map` (and, given, each section's `craft`, the chorus `hook` and the plan of line `ends`)."
+                 template: str = 'structured', craft: list | None = None, hook: str | None = None) -> str:
+    "The user-turn instruction asking for `genre` lyrics that follow `song_map` (and, given, each section's `craft` and the chorus `hook`)."
     if template not in TEMPLATES: raise LyricLoopError(f"unknown template {template!r}; choose one of {', '.join(TEMPLATES)}")
     heads = section_headers(song_map)
-    notes = [craft_note(c, hook if s in HOOK_SECTIONS else None, e) for s, c, e in zip(song_map, craft or [None] * len(heads), ends or [None] * len(heads))]
+    notes = [craft_note(c, hook if s in HOOK_SECTIONS else None) for s, c in zip(song_map, craft)] if craft else [''] * len(heads)
     about = f" about {theme.strip()}" if theme and theme.strip() else ''
     style = f" in the style of {artist.strip()}" if artist and artist.strip() else ''
     if template == 'compact':
         kinds = {}
         for s, c in zip(song_map, craft or []): kinds.setdefault(s, short_note(c, hook if s in HOOK_SECTIONS else None))
         crafted = '; '.join(f"{s} {n}" for s, n in kinds.items() if n)
-        said = set()                                    # a section repeating an earlier one's endings (a chorus) is not listed again
-        planned = ' '.join(f"[{h}] {' '.join(e)}" for h, e in zip(heads, ends or []) if e and not ((h, *e) in said or said.add((h, *e))))
-        return (f"Write {genre} song lyrics{about}{style}. Sections in order: {' '.join(f'[{h}]' for h in heads)}" + (f". Craft: {crafted}" if crafted else '')
-                + (f". Ends: {planned}" if planned else ''))
+        return f"Write {genre} song lyrics{about}{style}. Sections in order: {' '.join(f'[{h}]' for h in heads)}" + (f". Craft: {crafted}" if crafted else '')
     return (f"Write {genre} song lyrics{about}{style}.\n"
             f"Follow this song map exactly, one section per header, in this order:\n"
             + '\n'.join(f'[{h}]' + (f' {n}' if n else '') for h, n in zip(heads, notes)) +
@@ -68,10 +64,9 @@ def song_hook(lyrics: str, theme: str | None) -> str | None:
     return next((k for k in keys if k in ends), None) or next((k for k in keys if k in inside), None)
 
 def training_example(rec: dict, template: str = 'structured', craft: bool = True) -> dict:
-    "A trl prompt-completion pair (chat messages) from a prepared dataset record (with its craft and plan of line endings in the prompt unless `craft=False`)."
+    "A trl prompt-completion pair (chat messages) from a prepared dataset record (with its craft in the prompt unless `craft=False`)."
     specs = song_craft(rec['lyrics']) if craft else None
     if specs is not None and len(specs) != len(rec['song_map']): specs = None      # text before the first header: no per-section craft
     hook = song_hook(rec['lyrics'], rec.get('title')) if craft else None
-    ends = song_endings(rec['lyrics']) if specs is not None else None
-    prompt = build_prompt(rec['genre'], rec['song_map'], theme=rec.get('title'), template=template, craft=specs, hook=hook, ends=ends)
+    prompt = build_prompt(rec['genre'], rec['song_map'], theme=rec.get('title'), template=template, craft=specs, hook=hook)
     return dict(prompt=[dict(role='user', content=prompt)], completion=[dict(role='assistant', content=rec['lyrics'])])
