@@ -26,30 +26,21 @@ PRESETS = {
 MARK_STYLE = ('<style>.ll-lyrics .ll-line[data-mark]::after{content:attr(data-mark);margin-left:1.5em;color:#6c757d;'
               'font-size:0.8em;font-variant-numeric:tabular-nums}</style>')
 
-def line_marks(text: str, craft: list | None = None) -> list[str]:
-    "Each lyric line's mark, in order: its syllables (/ the count `craft` asks for it) and its rhyme letter."
-    from lyricloop.craft import CraftSpec, annotate
-    out, k = [], 0
-    for s in annotate(text):
-        spec = None
-        if s['header'] is not None:
-            c = craft[k] if craft and k < len(craft) else None
-            spec, k = (CraftSpec(c.get('rhyme'), tuple(c.get('syllables') or ()) or None) if c else None), k + 1
-        for i, l in enumerate(s['lines']):
-            t = spec.target(i) if spec else None
-            out.append(f"{l['syllables']}{'' if t is None else f'/{t}'} {l['letter']}")
-    return out
+def line_marks(song: dict) -> list[str]:
+    "Each lyric line's mark, in order, from a song's JSON (`Song.to_dict`): its syllables (/ the count asked) and its rhyme letter."
+    asked = lambda s, i: f"/{s['syllables'][i]}" if s['syllables'] else ''
+    return [f"{m['syllables']}{asked(s, i)} {m['letter']}" for s in song['sections'] for i, m in enumerate(s['measured'])]
 
-def lyrics_html(text: str, craft: list | None = None, marks: bool = False) -> str:
-    "Lyrics as HTML with section headers highlighted; with `marks`, each lyric line shows its syllables (/ asked) and rhyme letter."
-    marked = iter(line_marks(text, craft)) if marks else None
+def lyrics_html(text: str, marks: list | None = None) -> str:
+    "Lyrics as HTML with section headers highlighted; given `marks` (`line_marks`), each lyric line shows its own."
+    marked = iter(marks) if marks is not None else None
     out = []
     for line in html.escape(text).split('\n'):
         h = HEADER_LINE.fullmatch(line)
         if h: out.append(f'<span class="ll-header" style="color:#b5179e;font-weight:bold">[{h[1]}]</span>')
         elif marked is not None and line.strip(): out.append(f'<span class="ll-line" data-mark="{next(marked, "")}">{line}</span>')
         else: out.append(line)
-    return (MARK_STYLE if marks else '') + f'<pre class="ll-lyrics" style="white-space:pre-wrap;font-family:inherit">{chr(10).join(out)}</pre>'
+    return (MARK_STYLE if marks is not None else '') + f'<pre class="ll-lyrics" style="white-space:pre-wrap;font-family:inherit">{chr(10).join(out)}</pre>'
 
 # %% ../nbs/09_app.ipynb #ad240247
 class SongwriterApp:
@@ -106,7 +97,7 @@ class SongwriterApp:
         except LyricLoopError as e:
             self.status.value = f'<span style="color:#c00">{html.escape(str(e))}</span>'; return
         finally: self.go.disabled = False
-        self.output.value, self.copy.value, self.save.disabled = lyrics_html(self.song.text, self.song.craft, marks=True), self.song.text, False
+        self.output.value, self.copy.value, self.save.disabled = lyrics_html(self.song.text, line_marks(self.song.to_dict())), self.song.text, False
         got = ' → '.join(self.song.song_map) or '(no sections)'
         self.status.value = html.escape(f"{self.song.mode}, {self.song.new_tokens} tokens in {time.time() - t0:.1f}s · song map: {got}")
 

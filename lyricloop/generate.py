@@ -24,6 +24,7 @@ __all__ = ['NEG', 'OVERFLOW', 'ZONE', 'FREE_UNTIL', 'LEAD_INS', 'MAX_END_WORDS',
 
 # %% ../nbs/06_generate.ipynb #d0faf83e
 from .craft import annotate, mark_song, CraftSpec
+from .sections import normalize_section
 
 def _per_line(pattern, n: int) -> list | None:
     "A syllable pattern spelled out for `n` lines."
@@ -47,19 +48,23 @@ class Song:
     def song_map(self) -> list: return song_map(self.text)
     @property
     def sections(self) -> list: return parse_sections(self.text)
+    def asked(self) -> list:
+        "Per headed section written, the craft asked of it: the request's for the section at its place, None where the song wrote another section there."
+        heads = [h for h, _ in self.sections if h is not None]
+        return [c if k < len(self.requested) and normalize_section(h) == self.requested[k] else None
+                for k, (h, c) in enumerate(zip(heads, self.craft + [None] * (len(heads) - len(self.craft))))]
     def to_dict(self) -> dict:
         "The song as JSON: per section its lines, the craft asked (`rhyme`, `syllables` one per line) and, per line, the measured syllables and rhyme letter."
-        secs, k = [], 0
+        secs, asked_of = [], iter(self.asked())
         for s in annotate(self.text):
-            asked = None
-            if s['header'] is not None: asked, k = (self.craft[k] if k < len(self.craft) else None), k + 1
+            asked = next(asked_of, None) if s['header'] is not None else None
             secs.append(dict(header=s['header'], lines=[l['text'] for l in s['lines']], rhyme=(asked or {}).get('rhyme'),
                              syllables=_per_line((asked or {}).get('syllables'), len(s['lines'])),
                              measured=[dict(syllables=l['syllables'], letter=l['letter']) for l in s['lines']]))
         return {**asdict(self), 'song_map': self.song_map, 'sections': secs}
     def marked(self) -> str:
         "The text with each line marked with its syllables (and target) and rhyme letter, as lyric editors show it."
-        return mark_song(self.text, [CraftSpec(c['rhyme'], tuple(c['syllables'])) if c else None for c in self.craft] or None)
+        return mark_song(self.text, [CraftSpec(c['rhyme'], tuple(c['syllables'])) if c else None for c in self.asked()] or None)
     def __str__(self): return self.text
 
 def format_song(text: str, drop_last_line=()) -> str:

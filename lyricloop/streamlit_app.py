@@ -116,7 +116,7 @@ def _load(source, base):
 
 def page(source: str | None = None, base: str | None = None):
     "The LyricLoop page: settings, Generate, the song streamed as it is written, its song map and downloads."
-    from lyricloop.app import PRESETS, lyrics_html
+    from lyricloop.app import PRESETS, line_marks, lyrics_html
     from lyricloop.config import LyricLoopError
     quiet_load_warnings()
     st.set_page_config(page_title='LyricLoop', page_icon='🎵')
@@ -160,7 +160,7 @@ def page(source: str | None = None, base: str | None = None):
             out.empty(); st.error(str(e))
     song = st.session_state.get('song')
     if song:
-        out.html(lyrics_html(song['text'], song['craft'], marks=True))   # each line with its syllables and rhyme letter
+        out.html(lyrics_html(song['text'], line_marks(song)))   # each line with its syllables and rhyme letter
         st.markdown(adherence(song))
         for col, (name, data) in zip(st.columns(2), song_files(song).items()):
             kind = name.rsplit('.', 1)[1]

@@ -18,7 +18,8 @@ def page(pipeline_run, monkeypatch):
 def rendered_song(at) -> str:
     "The song text of the page's lyrics block, as a reader sees it."
     block = next(h.value for h in at.html if 'll-lyrics' in h.value)
-    return html.unescape(re.sub(r'<[^>]+>', '', block))
+    lyrics = re.search(r'<pre[^>]*>(.*)</pre>', block, re.S)[1]       # the block's text, not the style sheet that draws the line marks
+    return html.unescape(re.sub(r'<[^>]+>', '', lyrics))
 
 def test_constrained_song_follows_the_requested_map(page):
     at = page.run()
@@ -39,7 +40,7 @@ def test_constrained_song_follows_the_requested_map(page):
 def test_song_is_streamed_then_replaced_by_the_laid_out_song(page, monkeypatch):
     import lyricloop.app
     calls, real = [], lyricloop.app.lyrics_html
-    monkeypatch.setattr(lyricloop.app, 'lyrics_html', lambda text: calls.append(text) or real(text))
+    monkeypatch.setattr(lyricloop.app, 'lyrics_html', lambda text, *marks: calls.append(text) or real(text, *marks))
     at = page.run()
     at.button(key='generate').click().run()
     partial = [c for c in calls if c and c != at.session_state.song['text']]
