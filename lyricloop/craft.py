@@ -15,7 +15,7 @@ __all__ = ['LETTERS', 'SCHEMES', 'MAX_SCHEME', 'MAX_SYLLABLES', 'STOPWORDS', 'EN
            'syllables', 'line_syllables', 'rhyme_key', 'rhymes', 'rhyme_letters', 'rhyme_density', 'parse_scheme',
            'parse_syllables', 'CraftSpec', 'craft_spec', 'map_without_craft', 'parse_craft_map', 'rhyme_pairs',
            'craft_check', 'section_craft', 'craft_profile', 'genre_craft', 'theme_words', 'theme_hook',
-           'theme_in_hooks', 'annotate', 'mark_song', 'lexicon_counts', 'Lexicon', 'end_counts', 'run_craft']
+           'theme_in_hooks', 'annotate', 'mark_song', 'lexicon_counts', 'Lexicon', 'run_craft']
 
 # %% ../nbs/00c_craft.ipynb #6f0f083d
 _VOWELS = re.compile(r'[aeiouy]+')
@@ -301,15 +301,6 @@ class Lexicon:
 
     def __len__(self): return len(self.words)
 
-# %% ../nbs/00c_craft.ipynb #e7d1a3b1
-def end_counts(records) -> dict:
-    "Per genre, how often each word ends a lyric line of `records` (function words left out)."
-    out = defaultdict(Counter)
-    for r in records:
-        for h, ls in parse_sections(r['lyrics']):
-            out[r['genre']].update(w for w in map(last_word, ls) if w.isalpha() and w not in END_FUNCTION_WORDS)
-    return {g: dict(c.most_common()) for g, c in out.items()}
-
 def run_craft(records) -> dict:
-    "What a run keeps for craft: the genre defaults (`craft_profile`), the lexicon of its training lyrics and each genre's line endings."
-    return dict(profile=craft_profile(records), lexicon=lexicon_counts(records), ends=end_counts(records))
+    "What a run keeps for craft: the genre defaults (`craft_profile`) and the lexicon of its training lyrics."
+    return dict(profile=craft_profile(records), lexicon=lexicon_counts(records))

@@ -17,10 +17,9 @@ from .sections import section_headers, parse_sections, song_map
 
 # %% auto #0
 __all__ = ['NEG', 'OVERFLOW', 'ZONE', 'FREE_UNTIL', 'LEAD_INS', 'MAX_END_WORDS', 'END', 'DETERMINERS', 'DEFAULT_CRAFT',
-           'GENRE_FIRST', 'MAX_SECTION_TOKENS', 'Song', 'format_song', 'TokenTable', 'SongPlan', 'song_plan',
-           'SongMapProcessor', 'RowSampler', 'EndingTrie', 'LineCraft', 'vocab_lexicon', 'choose_hook',
-           'CallbackStreamer', 'check_request', 'run_genres', 'check_run', 'run_base', 'SongRequest', 'LyricGenerator',
-           'LineProcessor', 'critique']
+           'MAX_SECTION_TOKENS', 'Song', 'format_song', 'TokenTable', 'SongPlan', 'song_plan', 'SongMapProcessor',
+           'RowSampler', 'EndingTrie', 'LineCraft', 'vocab_lexicon', 'choose_hook', 'CallbackStreamer', 'check_request',
+           'run_genres', 'check_run', 'run_base', 'SongRequest', 'LyricGenerator', 'LineProcessor', 'critique']
 
 # %% ../nbs/06_generate.ipynb #d0faf83e
 from .craft import annotate, mark_song, CraftSpec
@@ -435,7 +434,6 @@ class SongRequest:
 # %% ../nbs/06_generate.ipynb #e3392a93
 _CACHE = {}
 DEFAULT_CRAFT = CraftSpec('AABB', (8,))   # for a genre the run has no craft profile of
-GENRE_FIRST = 1000                         # a genre's own line endings rank above any other word of the lexicon
 
 class LyricGenerator:
     "Generate lyrics for genres and song maps, free or constrained, in batches."
@@ -445,8 +443,6 @@ class LyricGenerator:
         self.cfg, self.section_tokens = defaults or LoopConfig(), dict(section_tokens or {})
         self.craft_profile = (craft or {}).get('profile', {})           # the genres' craft defaults, from the run's training songs
         self.craft_prompt = craft is not None                            # the run was trained with craft in its prompts
-        self.end_counts = (craft or {}).get('ends', {})                  # per genre, the words its training songs end lines on
-        self._lexicons = {}
         self.lexicon = Lexicon(craft['lexicon']) if craft and craft.get('lexicon') else vocab_lexicon(tok)
         self.endings = EndingTrie(tok)
         vocab = tok.get_vocab()
@@ -495,13 +491,6 @@ class LyricGenerator:
         secs, specs = parse_craft_map(r.song_map, craft_spec(r.rhyme, r.syllables, 'request'))
         return [s.filled(genre_craft(self.craft_profile, genre, sec)).filled(DEFAULT_CRAFT) for sec, s in zip(secs, specs)]
 
-    def genre_lexicon(self, genre: str) -> Lexicon:
-        "The run's lexicon with the words `genre` ends its lines on ranked first: constrained endings lean to the genre's own words."
-        if genre not in self._lexicons:
-            ends = self.end_counts.get(genre)
-            self._lexicons[genre] = Lexicon({w: n + GENRE_FIRST * ends.get(w, 0) for w, n in self.lexicon.count.items()}) if ends else self.lexicon
-        return self._lexicons[genre]
-
 # %% ../nbs/06_generate.ipynb #f25b559c
 from fastcore.basics import patch
 
@@ -547,9 +536,8 @@ def _write(self: LyricGenerator, batch, mode, samp, extra, max_new_tokens, budge
     overflow = OVERFLOW * (3 if crafted else 1)          # room for a stanza to close
     need = max(sum(len(h) + b + overflow + 2 for h, b in zip(p.headers, p.budgets)) + 2 for p in plans)   # + newline, blank line; + end
     limit = min(need, max_new_tokens) if mode == 'free' and max_new_tokens else need
-    lines = [LineCraft(specs, self.genre_lexicon(genre), self.endings, choose_hook(r.theme, self.lexicon),
-                       [k for k, s in enumerate(requested) if s in HOOK_SECTIONS]) if specs else None
-             for r, genre, requested, specs in batch]
+    lines = [LineCraft(specs, self.lexicon, self.endings, choose_hook(r.theme, self.lexicon),
+                       [k for k, s in enumerate(requested) if s in HOOK_SECTIONS]) if specs else None for r, _, requested, specs in batch]
     procs = [SongMapProcessor(self.table, plans, L, overflow, lines if crafted else None)] if mode == 'constrained' else []
     procs.append(RowSampler([r.seed for r, *_ in batch], self.table.never, **{k: v for k, v in samp.items() if k != 'repetition_penalty'}))
     gc = GenerationConfig(**{**extra, 'do_sample': False, 'max_new_tokens': limit, 'repetition_penalty': samp['repetition_penalty'],
@@ -642,7 +630,7 @@ def revise(self: LyricGenerator, song: Song, n: int = 4, temperature: float | No
             ctx = self.prompt_ids(song.genre, song.requested, song.theme, specs) + self.tok.encode(text, add_special_tokens=False)
             crafts = []
             for _ in range(n):
-                c = LineCraft(specs, self.genre_lexicon(song.genre), self.endings, hook, hook_secs)
+                c = LineCraft(specs, self.lexicon, self.endings, hook, hook_secs)
                 c.sec, c.seen = k, 0
                 c.used = {last_word(l) for ls in secs for l in ls} - {last_word(lines[i])}
                 for l in lines[:i]: c.line = l; c._close_line()
