@@ -19,16 +19,19 @@ def run(cmd, cwd=ROOT, check=False, timeout=1200, **kw):
     if check and r.returncode: raise AssertionError(f"{cmd} exited {r.returncode}\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}")
     return r
 
-@pytest.fixture
-def project_copy(tmp_path):
-    "A copy of the project's nbdev sources (settings, notebooks, package) in a temp dir."
-    dst = tmp_path/'proj'
-    dst.mkdir()
+def copy_project(dst: Path) -> Path:
+    "A copy of the project's nbdev sources (settings, notebooks, package) at `dst`."
+    dst.mkdir(parents=True)
     for f in ('settings.ini', 'setup.py', 'pyproject.toml', 'README.md'): shutil.copy(ROOT/f, dst/f)
     shutil.copytree(ROOT/'nbs', dst/'nbs', symlinks=True)
     shutil.copytree(ROOT/'lyricloop', dst/'lyricloop', ignore=shutil.ignore_patterns('__pycache__'))
     shutil.copy(ROOT/'_quarto.yml', dst/'_quarto.yml')
     return dst
+
+@pytest.fixture
+def project_copy(tmp_path):
+    "A copy of the project's nbdev sources in a temp dir, for a test that changes it."
+    return copy_project(tmp_path/'proj')
 
 # The runs a test session trains, each once: under `make test` (tools/test_all.py) in a folder that the notebooks share,
 # with a fresh LYRICLOOP_HOME for the embedded bases; run alone, pytest makes its own.
@@ -38,9 +41,9 @@ SLOW_FIXTURES = {'pipeline_run', 'demo_run'}
 # `make test` runs pytest as two processes side by side (tools/test_all.py), one core each: LYRICLOOP_TEST_SHARD=k/n keeps the test files
 # of shard k, dealt largest first to the lighter shard by the seconds each file took in `make test` on 2 cores (its `--durations=0`,
 # summed per file: tools/test_all.py prints them). A file stays whole, so its module fixtures (a training, a server) are made once.
-FILE_SECONDS = dict(test_faults=330, test_distributed=300, test_train=160, test_app=150, test_readme=130, test_browser=100, test_project=100,
-                    test_docs=70, test_export=70, test_generate=60, test_metrics=40, test_craft=30, test_pipeline=30, test_properties=20,
-                    test_data=20, test_demo=20, test_cli=10)
+FILE_SECONDS = dict(test_faults=407, test_distributed=396, test_train=127, test_docs=125, test_readme=78, test_app=72, test_generate=68,
+                    test_craft=54, test_browser=41, test_export=40, test_cli=34, test_metrics=23, test_properties=12, test_data=11, test_project=10,
+                    test_demo=8, test_pipeline=3)
 
 def shard_files(files: list, n: int) -> list:
     "`files` (module names) dealt into `n` shards of about equal seconds: largest first, each to the shard with the fewest so far."
