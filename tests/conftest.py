@@ -41,9 +41,9 @@ SLOW_FIXTURES = {'pipeline_run', 'demo_run'}
 # `make test` runs pytest as two processes side by side (tools/test_all.py), one core each: LYRICLOOP_TEST_SHARD=k/n keeps the test files
 # of shard k, dealt largest first to the lighter shard by the seconds each file took in `make test` on 2 cores (its `--durations=0`,
 # summed per file: tools/test_all.py prints them). A file stays whole, so its module fixtures (a training, a server) are made once.
-FILE_SECONDS = dict(test_faults=407, test_distributed=396, test_train=127, test_docs=125, test_readme=78, test_app=72, test_generate=68,
-                    test_craft=54, test_browser=41, test_export=40, test_cli=34, test_metrics=23, test_properties=12, test_data=11, test_project=10,
-                    test_demo=8, test_pipeline=3)
+FILE_SECONDS = dict(test_distributed=442, test_faults=437, test_train=141, test_docs=87, test_readme=83, test_generate=67, test_export=62,
+                    test_craft=53, test_app=50, test_browser=45, test_cli=27, test_metrics=20, test_properties=19, test_demo=9, test_data=8,
+                    test_project=5, test_pipeline=3)
 
 def shard_files(files: list, n: int) -> list:
     "`files` (module names) dealt into `n` shards of about equal seconds: largest first, each to the shard with the fewest so far."

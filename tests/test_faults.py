@@ -99,9 +99,10 @@ def test_a_killed_prepare_leaves_the_old_dataset_or_the_new(tmp_path):
 
 BUILD = "import sys; from lyricloop.embedded import build_embedded_model; print(build_embedded_model(sys.argv[1], progress=False))"
 
-@pytest.fixture
-def small_data(tmp_path):
-    data = tmp_path/'data'
+@pytest.fixture(scope='module')
+def small_data(tmp_path_factory):
+    "A small prepared dataset (10 songs per genre), shared by the base-build tests here: they read it, never change it."
+    data = tmp_path_factory.mktemp('small')/'data'
     run([tool('lyricloop'), 'prepare', '--out', str(data), '--per-genre', '10', '--quiet'], check=True)
     return data
 
