@@ -19,27 +19,57 @@ def run(cmd, cwd=ROOT, check=False, timeout=1200, **kw):
     if check and r.returncode: raise AssertionError(f"{cmd} exited {r.returncode}\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}")
     return r
 
-@pytest.fixture
-def project_copy(tmp_path):
-    "A copy of the project's nbdev sources (settings, notebooks, package) in a temp dir."
-    dst = tmp_path/'proj'
-    dst.mkdir()
+def copy_project(dst: Path) -> Path:
+    "A copy of the project's nbdev sources (settings, notebooks, package) at `dst`."
+    dst.mkdir(parents=True)
     for f in ('settings.ini', 'setup.py', 'pyproject.toml', 'README.md'): shutil.copy(ROOT/f, dst/f)
     shutil.copytree(ROOT/'nbs', dst/'nbs', symlinks=True)
     shutil.copytree(ROOT/'lyricloop', dst/'lyricloop', ignore=shutil.ignore_patterns('__pycache__'))
     shutil.copy(ROOT/'_quarto.yml', dst/'_quarto.yml')
     return dst
 
+@pytest.fixture
+def project_copy(tmp_path):
+    "A copy of the project's nbdev sources in a temp dir, for a test that changes it."
+    return copy_project(tmp_path/'proj')
+
 # The runs a test session trains, each once: under `make test` (tools/test_all.py) in a folder that the notebooks share,
 # with a fresh LYRICLOOP_HOME for the embedded bases; run alone, pytest makes its own.
 RUNS = Path(os.environ.get('LYRICLOOP_TEST_RUNS') or tempfile.mkdtemp(prefix='lyricloop-runs-'))
 SLOW_FIXTURES = {'pipeline_run', 'demo_run'}
 
-def pytest_collection_modifyitems(items):
-    "A test that needs a trained run is `slow` (`make check` leaves it out), as are those marked so by hand; those on the demo run go last."
+# `make test` runs pytest as two processes side by side (tools/test_all.py), one core each: LYRICLOOP_TEST_SHARD=k/n keeps the test files
+# of shard k, dealt largest first to the lighter shard by the seconds each file took in `make test` on 2 cores (its `--durations=0`,
+# summed per file: tools/test_all.py prints them). A file stays whole, so its module fixtures (a training, a server) are made once.
+FILE_SECONDS = dict(test_faults=407, test_distributed=396, test_train=127, test_docs=125, test_readme=78, test_app=72, test_generate=68,
+                    test_craft=54, test_browser=41, test_export=40, test_cli=34, test_metrics=23, test_properties=12, test_data=11, test_project=10,
+                    test_demo=8, test_pipeline=3)
+
+def shard_files(files: list, n: int) -> list:
+    "`files` (module names) dealt into `n` shards of about equal seconds: largest first, each to the shard with the fewest so far."
+    shards = [[] for _ in range(n)]
+    for f in sorted(files, key=lambda f: (-FILE_SECONDS.get(f, 30), f)):
+        min(shards, key=lambda s: sum(FILE_SECONDS.get(x, 30) for x in s)).append(f)
+    return shards
+
+def _stage(item) -> int:
+    "0: needs no trained run; 1: the session's pipeline run; 2: the demo run (it trains beside the other tests meanwhile)."
+    names = set(item.fixturenames)
+    return 2 if 'demo_run' in names else 1 if 'pipeline_run' in names else 0
+
+def pytest_collection_modifyitems(config, items):
+    "A test that needs a trained run is `slow` (`make check` leaves it out), as are those marked so by hand; files needing no trained run go first, those on the demo run last; under a shard, only its files."
     for item in items:
         if SLOW_FIXTURES & set(item.fixturenames): item.add_marker(pytest.mark.slow)
-    items.sort(key=lambda item: 'demo_run' in item.fixturenames)   # stable: under make test the demo trains beside the other tests meanwhile
+    shard = os.environ.get('LYRICLOOP_TEST_SHARD')
+    if shard:
+        k, n = map(int, shard.split('/'))
+        keep = set(shard_files(sorted({item.module.__name__ for item in items}), n)[k - 1])
+        config.hook.pytest_deselected(items=[i for i in items if i.module.__name__ not in keep])
+        items[:] = [i for i in items if i.module.__name__ in keep]
+    file_stage = {}
+    for item in items: file_stage[item.module.__name__] = max(file_stage.get(item.module.__name__, 0), _stage(item))
+    items.sort(key=lambda item: file_stage[item.module.__name__])   # stable, and by file: a module's tests stay together
 
 @pytest.fixture(scope='session')
 def pipeline_run():

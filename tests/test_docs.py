@@ -1,7 +1,8 @@
-"The offline docs build, looked at in a real headless browser: pages render like an nbdev site (no directives, prompts or Pandoc markup; `show_doc` as a signature), and the report's plotly figures draw."
+"The offline docs, built once for this file (nbdev's processing, then the static pages) and looked at in a real headless browser: a page per notebook, the README current with the index notebook, pages render like an nbdev site (no directives, prompts or Pandoc markup; `show_doc` as a signature), and the report's plotly figures draw."
 import html, re, shutil, subprocess, sys
 import pytest
-from conftest import ROOT, run
+from pathlib import Path
+from conftest import ROOT, copy_project, run
 
 CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
 
@@ -35,12 +36,33 @@ def chromium_dom(page, tmp_path) -> str:
              '--disable-component-update', '--disable-sync', f'--user-data-dir={tmp_path/"chrome"}', '--virtual-time-budget=15000']
     return subprocess.run([CHROMIUM, *flags, '--dump-dom', page.as_uri()], capture_output=True, text=True, timeout=180).stdout
 
+@pytest.fixture(scope='module')
+def offline_site(tmp_path_factory):
+    "`make docs` on a copy of the project, once for the tests below (each processing takes a minute): the copy (with `_proc/`), the site and the build's output."
+    proj = copy_project(tmp_path_factory.mktemp('docs')/'proj')
+    r = run([sys.executable, str(ROOT/'tools'/'render_docs.py'), 'html', str(proj/'site')], cwd=proj, check=True)
+    return proj, proj/'site', r.stdout + r.stderr
+
+@pytest.mark.slow
+def test_offline_docs_render_a_page_per_notebook(offline_site):
+    proj, site, _ = offline_site
+    pages = {p.stem for p in site.glob('*.html')}
+    want = {p.stem for p in (proj/'nbs').glob('*.ipynb')}
+    assert want <= pages, f"missing pages: {want - pages}"
+    assert 'LoopConfig' in (site/'00_config.html').read_text()
+
+@pytest.mark.slow
+def test_readme_is_rendered_from_index(offline_site, tmp_path):
+    sys.path.insert(0, str(ROOT/'tools'))
+    import render_docs
+    body = render_docs.render_readme(offline_site[0]/'_proc'/'index.ipynb', tmp_path/'README.md')
+    assert body == (ROOT/'README.md').read_text(), "README.md is stale: run `make readme`"
+
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)")
 @pytest.mark.slow
-def test_pages_render_like_nbdev_and_the_report_draws_its_figures(project_copy, tmp_path):
-    site = tmp_path/'site'
-    r = run([sys.executable, str(ROOT/'tools'/'render_docs.py'), 'html', str(site)], cwd=project_copy, check=True)
-    assert 'Warning' not in r.stderr + r.stdout, r.stderr[-3000:]                       # nothing printed but the summary line
+def test_pages_render_like_nbdev_and_the_report_draws_its_figures(offline_site, tmp_path):
+    _, site, log = offline_site
+    assert 'Warning' not in log, log[-3000:]                                            # nothing printed but the summary line
     pages = sorted(site.glob('[0-9]*.html')) + [site/'index.html']
     assert len(pages) > 15
     assert not {p.name: u for p in pages if (u := remote_loads(p.read_text()))}           # works offline: no CDN scripts (MathJax, require.js, widgets)

@@ -32,4 +32,4 @@ def test_cli_examples_run_against_the_demo_run(demo_dir):
     for c in cmds:
         r = run([tool('lyricloop'), *c[1:]], cwd=demo_dir, timeout=900)
         assert r.returncode == 0, f"{' '.join(c)}: {r.stderr[-2000:]}"
-    assert (demo_dir/'runs/demo/run/metrics-2.json').exists()
+    assert (demo_dir/'runs/demo/run/metrics-quick.json').exists()
