@@ -10,8 +10,8 @@ import streamlit as st
 
 # %% auto #0
 __all__ = ['LOAD_WARNINGS', 'RUN_ENV', 'BASE_ENV', 'LENGTHS', 'quiet_load_warnings', 'served', 'demo_dir', 'demo_ready',
-           'demo_run', 'cached_generator', 'cached_demo_run', 'scaled_budgets', 'adherence', 'song_files',
-           'craft_inputs', 'page']
+           'demo_run', 'cached_generator', 'cached_demo_run', 'scaled_budgets', 'adherence', 'map_caption',
+           'song_files', 'craft_inputs', 'page']
 
 # %% ../nbs/09c_streamlit.ipynb #b1c0a002
 LOAD_WARNINGS = ((UserWarning, r'Model has `tie_word_embeddings=True` and a tied layer is part of the adapter'),
@@ -82,6 +82,15 @@ def adherence(song: dict) -> str:
     verdict = 'as requested' if s['exact'] else f"map similarity {s['similarity']:.2f} to the requested {' → '.join(song['requested'])}"
     return f"**Song map:** {got} — {verdict}"
 
+def map_caption(song_map: str) -> str | None:
+    "What the page says under the sections box when a name is read as another section (`Hook` as Chorus); None if none is, or the map is bad (Generate shows that error)."
+    from lyricloop.config import LyricLoopError
+    from lyricloop.craft import map_without_craft
+    from lyricloop.sections import map_notes
+    try: notes = map_notes(map_without_craft(song_map))
+    except LyricLoopError: return None
+    return 'Song map: ' + '; '.join(notes) if notes else None
+
 def song_files(song: dict) -> dict:
     "File name → contents of a song's downloads: its text and its JSON (metadata and sections)."
     slug = re.sub(r'[^a-z0-9]+', '-', f"{song['genre']} {song.get('theme') or 'song'} {song['seed']}".lower()).strip('-')
@@ -140,6 +149,7 @@ def page(source: str | None = None, base: str | None = None):
     st.session_state.setdefault('song_map', next(iter(PRESETS.values())))
     st.selectbox('Song map', list(PRESETS), key='preset', on_change=_fill_preset)
     smap = st.text_input('Sections', key='song_map', help='in order, e.g. Intro, Verse, Pre-Chorus, Chorus, Bridge, Outro')
+    if (note := map_caption(smap)): st.caption(note)                 # a Hook is a Chorus: said, not done silently
     theme = st.text_input('Theme', key='theme', placeholder='what is the song about?')
     rhyme, syllables = craft_inputs(gen, genre)
     mode = st.radio('Mode', ['constrained', 'free'], key='mode', horizontal=True,
