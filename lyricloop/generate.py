@@ -90,6 +90,7 @@ class TokenTable:
         self.newline_id = tok.encode('\n', add_special_tokens=False)[-1]
         whole_header = mask(lambda t: re.fullmatch(r'\s*\[[^\[\]\n]+\]\s*', t))      # a complete header in one token
         self.section_end = self.opens_header | self.newline_header | self.special   # at a line start: the section ends
+        self.blank_line = self.ends_line & self.blank      # at a line start: a blank line, which in a song comes only before the next header
         self.mid_line = self.newline_header | self.special | whole_header           # never inside a line
         self.ends_line_ids, self.blank_ids = self.ends_line.tolist(), self.blank.tolist()
         ref = tok.encode('a', add_special_tokens=False)[-1]                          # a token's text inside a line: decoded after a letter,
@@ -188,8 +189,9 @@ class SongMapProcessor(LogitsProcessor):
             stanza_open = c is not None and line_start and has_text and not c.may_end() and len(p.body) < p.budgets[p.sec] + self.overflow
             if line_start and has_text and not stanza_open:
                 if len(p.body) >= p.budgets[p.sec]: self._only(row, self._next_id(p), p); continue
-                mass = torch.logsumexp(row[ends], 0)             # all the ways the model could end the section ...
-                row[ends] = NEG; row[self._next_id(p)] = mass   # ... become the next header of the plan
+                stop = ends | t.fit(t.blank_line, V, dev)        # all the ways the model could end the section (a header, or the blank line before one) ...
+                mass = torch.logsumexp(row[stop], 0)
+                row[stop] = NEG; row[self._next_id(p)] = mass   # ... become the next header of the plan
                 p.at_end = True
                 if c is not None: c.shape(row, t, keep=self._next_id(p))   # or the section goes on: a line as its craft asks
             else:
