@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 REPORT = '11_report.ipynb'
-PYTEST_WORKERS = 2  # pytest in two processes: most tests are one process on one thread, and with the demo and the notebooks done one core would idle
+PYTEST_SHARDS = 2   # pytest as two processes: most tests are one process on one thread, and with the demo and the notebooks done one core would idle
 NICE = 5   # the notebooks and pytest yield to the demo: it is the longest job, and the report and the demo tests wait for it
 
 def tool(name: str) -> str:
@@ -73,16 +73,16 @@ def main(argv=None) -> int:
         print(f"started demo: lyricloop demo --out {runs/'demo'}", flush=True)
     jobs.append(start('notebooks', [tool('nbdev_test'), '--n_workers', '1', '--do_print', '--timing',
                                     *(['--skip_file_re', r'^([_.]|' + re.escape(REPORT) + ')'] if args.check else [])], env, logs, NICE))
-    jobs.append(start('pytest', [sys.executable, '-m', 'pytest', '-q', 'tests/', '-p', 'no:cacheprovider', '--durations=0',
-                                 '-n', str(PYTEST_WORKERS), '--dist', 'loadfile',   # pytest-xdist: a whole file to a worker, the next file to whichever is free
-                                 *(['-m', 'not slow'] if args.check else [])], env, logs, NICE))
+    for k in range(1, PYTEST_SHARDS + 1):   # tests/conftest.py deals the test files to the shards by their measured seconds
+        jobs.append(start(f'pytest-{k}', [sys.executable, '-m', 'pytest', '-q', 'tests/', '-p', 'no:cacheprovider', '--durations=0',
+                                          *(['-m', 'not slow'] if args.check else [])], dict(env, LYRICLOOP_TEST_SHARD=f'{k}/{PYTEST_SHARDS}'), logs, NICE))
     done = [finish(j) for j in jobs]
     texts = {j['name']: j['log'].read_text(errors='replace') for j in done}
     print(f"\n== times ({'make check' if args.check else 'make test'}, wall {time.time() - t0:.0f} s)")
     for j in done: print(f"  {j['name']:<10} {j['seconds']:6.0f} s  {'ok' if j['rc'] == 0 else 'FAILED'}")
     print("  notebooks, slowest first:", ', '.join(f"{n} {s} s" for s, n in nb_times(texts['notebooks']) if s) or '(none timed)')
     pytest_logs = '\n'.join(t for n, t in texts.items() if n.startswith('pytest'))
-    print("  test files, slowest first:",
+    print("  test files, slowest first (tests/conftest.py's FILE_SECONDS balances the shards with these):",
           ', '.join(f"{f} {s:.0f} s" for f, s in file_times(pytest_logs)))
     print("  slowest tests:")
     for s, w, t in slowest_tests(pytest_logs): print(f"    {s:7.1f} s  {w:<5} {t}")
