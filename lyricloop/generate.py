@@ -171,6 +171,7 @@ class SongMapProcessor(LogitsProcessor):
     def __call__(self, input_ids, scores):
         t, V, dev = self.t, scores.shape[1], scores.device
         ends, mid_line = t.fit(t.section_end, V, dev), t.fit(t.mid_line, V, dev)
+        stop = ends | t.fit(t.blank_line, V, dev)          # all the ways the model could end a section at a line start: a header, or the blank line before one
         ends_line, blank = t.ends_line_ids, t.blank_ids
         for b, p in enumerate(self.plans):
             if input_ids.shape[1] == self.start: self._enter_next(p)
@@ -189,8 +190,7 @@ class SongMapProcessor(LogitsProcessor):
             stanza_open = c is not None and line_start and has_text and not c.may_end() and len(p.body) < p.budgets[p.sec] + self.overflow
             if line_start and has_text and not stanza_open:
                 if len(p.body) >= p.budgets[p.sec]: self._only(row, self._next_id(p), p); continue
-                stop = ends | t.fit(t.blank_line, V, dev)        # all the ways the model could end the section (a header, or the blank line before one) ...
-                mass = torch.logsumexp(row[stop], 0)
+                mass = torch.logsumexp(row[stop], 0)             # all the ways the model could end the section ...
                 row[stop] = NEG; row[self._next_id(p)] = mass   # ... become the next header of the plan
                 p.at_end = True
                 if c is not None: c.shape(row, t, keep=self._next_id(p))   # or the section goes on: a line as its craft asks

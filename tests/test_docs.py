@@ -1,7 +1,6 @@
 "The offline docs, built once for this file (nbdev's processing, then the static pages) and looked at in a real headless browser: a page per notebook, the README current with the index notebook, pages render like an nbdev site (no directives, prompts or Pandoc markup; `show_doc` as a signature), and the report's plotly figures draw."
 import html, re, shutil, subprocess, sys
 import pytest
-from pathlib import Path
 from conftest import ROOT, copy_project, run
 
 CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')

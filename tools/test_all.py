@@ -91,7 +91,7 @@ def main(argv=None) -> int:
     if any(j['rc'] == 5 for j in done if j['name'].startswith('pytest')): print("pytest collected no tests: tests/ is missing or broken")
     if args.keep or failed: print(f"\nthe session's folder (cache, runs, logs): {session}")
     else: shutil.rmtree(session, ignore_errors=True)
-    print("\n" + ("FAILED: " + ', '.join(j['name'] for j in failed if isinstance(j, dict)) if failed else "all passed"))
+    print("\n" + ("FAILED: " + ', '.join(j['name'] for j in failed) if failed else "all passed"))
     return 1 if failed else 0
 
 if __name__ == '__main__': sys.exit(main())
