@@ -38,38 +38,46 @@ def project_copy(tmp_path):
 RUNS = Path(os.environ.get('LYRICLOOP_TEST_RUNS') or tempfile.mkdtemp(prefix='lyricloop-runs-'))
 SLOW_FIXTURES = {'pipeline_run', 'demo_run'}
 
-# `make test` runs pytest as two processes side by side (tools/test_all.py), one core each: LYRICLOOP_TEST_SHARD=k/n keeps the test files
-# of shard k, dealt largest first to the lighter shard by the seconds each file took in `make test` on 2 cores (its `--durations=0`,
-# summed per file: tools/test_all.py prints them). A file stays whole, so its module fixtures (a training, a server) are made once.
-FILE_SECONDS = dict(test_distributed=442, test_faults=437, test_train=141, test_docs=87, test_readme=83, test_generate=67, test_export=62,
-                    test_craft=53, test_app=50, test_browser=45, test_cli=27, test_metrics=20, test_properties=19, test_demo=9, test_data=8,
-                    test_project=5, test_pipeline=3)
+# `make test` runs pytest as two processes side by side (tools/test_all.py), one core each, that share out the test files as they go: each
+# process takes the next file nobody has claimed (a claim is a file made with O_EXCL in LYRICLOOP_TEST_CLAIMS), so a process that is
+# free takes more and no split decided up front can leave one idle. A file stays whole, so its module fixtures (a training, a server) are
+# made once. The order: the files that need no demo run, longest first by the seconds they took in `make test` (its `--durations=0`,
+# summed per file, which tools/test_all.py prints; a file not listed counts 30 s), then those on the demo run, which trains meanwhile.
+FILE_SECONDS = dict(test_distributed=352, test_faults=437, test_train=134, test_docs=97, test_readme=83, test_generate=71, test_export=51,
+                    test_craft=53, test_app=43, test_browser=48, test_cli=26, test_metrics=22, test_properties=11, test_demo=12, test_data=8,
+                    test_project=9, test_pipeline=4)
 
-def shard_files(files: list, n: int) -> list:
-    "`files` (module names) dealt into `n` shards of about equal seconds: largest first, each to the shard with the fewest so far."
-    shards = [[] for _ in range(n)]
-    for f in sorted(files, key=lambda f: (-FILE_SECONDS.get(f, 30), f)):
-        min(shards, key=lambda s: sum(FILE_SECONDS.get(x, 30) for x in s)).append(f)
-    return shards
-
-def _stage(item) -> int:
-    "0: needs no trained run; 1: the session's pipeline run; 2: the demo run (it trains beside the other tests meanwhile)."
-    names = set(item.fixturenames)
-    return 2 if 'demo_run' in names else 1 if 'pipeline_run' in names else 0
+def _needs_demo(item) -> bool: return 'demo_run' in item.fixturenames
 
 def pytest_collection_modifyitems(config, items):
-    "A test that needs a trained run is `slow` (`make check` leaves it out), as are those marked so by hand; files needing no trained run go first, those on the demo run last; under a shard, only its files."
+    "A test that needs a trained run is `slow` (`make check` leaves it out), as are those marked so by hand; the files in the order above."
     for item in items:
         if SLOW_FIXTURES & set(item.fixturenames): item.add_marker(pytest.mark.slow)
-    shard = os.environ.get('LYRICLOOP_TEST_SHARD')
-    if shard:
-        k, n = map(int, shard.split('/'))
-        keep = set(shard_files(sorted({item.module.__name__ for item in items}), n)[k - 1])
-        config.hook.pytest_deselected(items=[i for i in items if i.module.__name__ not in keep])
-        items[:] = [i for i in items if i.module.__name__ in keep]
-    file_stage = {}
-    for item in items: file_stage[item.module.__name__] = max(file_stage.get(item.module.__name__, 0), _stage(item))
-    items.sort(key=lambda item: file_stage[item.module.__name__])   # stable, and by file: a module's tests stay together
+    demo_files = {item.module.__name__ for item in items if _needs_demo(item)}
+    key = lambda f: (f in demo_files, -FILE_SECONDS.get(f, 30), f)
+    items.sort(key=lambda item: key(item.module.__name__))   # stable, and by file: a module's tests stay together
+
+def _claimed(claims: Path, module: str) -> bool:
+    "Claim test file `module` for this process; False when another process has it."
+    try: os.close(os.open(claims/module, os.O_CREAT | os.O_EXCL | os.O_WRONLY)); return True
+    except FileExistsError: return False
+
+def pytest_runtestloop(session):
+    "Under LYRICLOOP_TEST_CLAIMS, pytest's own loop over only the files this process claims, each when it gets to it."
+    claims = os.environ.get('LYRICLOOP_TEST_CLAIMS')
+    if not claims or session.config.option.collectonly or session.testsfailed: return None   # pytest's own loop (and its errors)
+    files = {}
+    for item in session.items: files.setdefault(item.module.__name__, []).append(item)
+    names = list(files)
+    for k, name in enumerate(names):
+        if not _claimed(Path(claims), name): continue
+        items = files[name]
+        after = files[names[k + 1]][0] if k + 1 < len(names) else None   # any item outside this file: its module fixtures end, the session's stay
+        for i, item in enumerate(items):
+            item.config.hook.pytest_runtest_protocol(item=item, nextitem=items[i + 1] if i + 1 < len(items) else after)
+            if session.shouldfail: raise session.Failed(session.shouldfail)
+            if session.shouldstop: raise session.Interrupted(session.shouldstop)
+    return True
 
 @pytest.fixture(scope='session')
 def pipeline_run():

@@ -1,5 +1,5 @@
 "Faults and hostile input, run as a user would: path errors are one line and status 2, a killed `prepare` or base build leaves the old state or the new one."
-import json, os, shutil, signal, subprocess, sys, time
+import json, os, re, shutil, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
 from conftest import run, tool, ROOT
@@ -97,7 +97,20 @@ def test_a_killed_prepare_leaves_the_old_dataset_or_the_new(tmp_path):
     assert data_fingerprint(out) == new
     assert [p.name for p in tmp_path.iterdir()] == ['data']      # the rerun cleared the killed runs' temp folders
 
-BUILD = "import sys; from lyricloop.embedded import build_embedded_model; print(build_embedded_model(sys.argv[1], progress=False))"
+BUILD = "import sys; from lyricloop.embedded import build_embedded_model; print(build_embedded_model(sys.argv[1], progress=sys.argv[2:] == ['shown']))"
+
+def _killed_when(cmd, env, bar: str, at) -> int:
+    "Start `cmd` in its own session with a progress line at every step; SIGKILL the whole group at the first line of bar `bar` whose step (n, total) `at` accepts. The step it was killed at."
+    p = subprocess.Popen(cmd, cwd=ROOT, env=dict(env, LYRICLOOP_LOG_EVERY='0'), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
+    seen = []
+    for line in p.stderr:                                  # the program says where it is: no guessed delay
+        seen.append(line)
+        m = re.match(rf'{re.escape(bar)}:.*\| *(\d+)/(\d+) ', line)
+        if m and at(int(m[1]), int(m[2])): break
+    else: raise AssertionError(f"{cmd} ended without a {bar!r} step to kill at:\n{''.join(seen)[-2000:]}")
+    os.killpg(p.pid, signal.SIGKILL); p.wait()
+    return int(m[1])
 
 @pytest.fixture(scope='module')
 def small_data(tmp_path_factory):
@@ -114,11 +127,10 @@ def _bases(home: Path) -> list:
 
 @pytest.mark.slow
 def test_a_killed_base_build_leaves_no_base_or_a_whole_one(small_data, tmp_path):
+    "SIGKILL the base build at its first pre-training step, half way, and at the last step (it is saving or publishing): no base or a whole one; the rerun builds it and clears the killed builds' temp folders."
     env = dict(os.environ, LYRICLOOP_HOME=str(tmp_path/'home'))
-    t0 = time.time(); r = run([tool('python'), '-c', BUILD, str(small_data)], env=dict(env, LYRICLOOP_HOME=str(tmp_path/'timing')), check=True)
-    full = time.time() - t0
-    for frac in (0.3, 0.6, 0.85, 0.95):
-        _killed_at([tool('python'), '-c', BUILD, str(small_data)], full * frac, env)
+    for at in (lambda n, total: n >= 1, lambda n, total: n >= total // 2, lambda n, total: n == total):
+        _killed_when([tool('python'), '-c', BUILD, str(small_data), 'shown'], env, 'pre-training the base', at)
         assert len(_bases(tmp_path/'home')) <= 1
     r = run([tool('python'), '-c', BUILD, str(small_data)], env=env, check=True)
     assert [Path(r.stdout.strip())] == _bases(tmp_path/'home')
@@ -208,12 +220,13 @@ def test_a_killed_export_or_evaluation_leaves_the_old_output_or_the_new(pipeline
     "SIGKILL `export --merge` and `evaluate --out` at several points: each output is absent or whole, and the rerun works and leaves no temp folder."
     run_dir, merged, metrics = str(pipeline_run['run']), tmp_path/'merged', tmp_path/'metrics.json'
     export = [tool('lyricloop'), 'export', '--run', run_dir, '--out', str(merged), '--merge', '--overwrite']
-    evaluate = [tool('lyricloop'), 'evaluate', '--run', run_dir, '--n-per-genre', '1', '--out', str(metrics), '--quiet']
+    evaluate = [tool('lyricloop'), 'evaluate', '--run', run_dir, '--n-per-genre', '1', '--out', str(metrics)]
     for t in (2, 5, 9):
         _killed_at(export, t)
         assert not merged.exists() or {'model.safetensors', 'config.json', 'lyricloop.json'} <= {p.name for p in merged.iterdir()}
-        _killed_at(evaluate, t * 3)
+    for bar, at in (('perplexity', lambda n, total: n >= 1), ('generating', lambda n, total: n >= total // 2), ('generating', lambda n, total: n == total)):
+        _killed_when(evaluate, os.environ, bar, at)        # scoring, writing songs, and with every song written (it is measuring and saving)
         assert not metrics.exists() or 'modes' in json.loads(metrics.read_text())
-    run(export, check=True); run(evaluate, check=True)
+    run(export, check=True); run([*evaluate, '--quiet'], check=True)
     assert (merged/'model.safetensors').exists() and 'modes' in json.loads(metrics.read_text())
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith('.merged.')]   # the killed exports' temp folders are cleared

@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 REPORT = '11_report.ipynb'
-PYTEST_SHARDS = 2   # pytest as two processes: most tests are one process on one thread, and with the demo and the notebooks done one core would idle
+PYTEST_PROCESSES = 2   # pytest as two processes: most tests are one process on one thread, and with the demo and the notebooks done one core would idle
 NICE = 5   # the notebooks and pytest yield to the demo: it is the longest job, and the report and the demo tests wait for it
 
 def tool(name: str) -> str:
@@ -59,8 +59,8 @@ def main(argv=None) -> int:
     ap.add_argument('--keep', action='store_true', help="keep the session's folder (cache, runs, logs)")
     args = ap.parse_args(argv)
     session = Path(tempfile.mkdtemp(prefix='lyricloop-test-'))
-    runs, logs = session/'runs', session/'logs'
-    runs.mkdir(); logs.mkdir()
+    runs, logs, claims = session/'runs', session/'logs', session/'claims'
+    runs.mkdir(); logs.mkdir(); claims.mkdir()
     env = dict(os.environ, LYRICLOOP_HOME=str(session/'home'), LYRICLOOP_TEST_RUNS=str(runs), LYRICLOOP_REPORT_DIR=str(runs/'demo'),
                OMP_NUM_THREADS='1',      # one thread a process: the jobs below share the cores; two OpenMP threads each would thrash
                HF_HUB_OFFLINE='1', TRANSFORMERS_OFFLINE='1', HF_DATASETS_OFFLINE='1', PYTHONUNBUFFERED='1')
@@ -73,16 +73,16 @@ def main(argv=None) -> int:
         print(f"started demo: lyricloop demo --out {runs/'demo'}", flush=True)
     jobs.append(start('notebooks', [tool('nbdev_test'), '--n_workers', '1', '--do_print', '--timing',
                                     *(['--skip_file_re', r'^([_.]|' + re.escape(REPORT) + ')'] if args.check else [])], env, logs, NICE))
-    for k in range(1, PYTEST_SHARDS + 1):   # tests/conftest.py deals the test files to the shards by their measured seconds
+    for k in range(1, PYTEST_PROCESSES + 1):   # each takes the next test file the other has not claimed (tests/conftest.py)
         jobs.append(start(f'pytest-{k}', [sys.executable, '-m', 'pytest', '-q', 'tests/', '-p', 'no:cacheprovider', '--durations=0',
-                                          *(['-m', 'not slow'] if args.check else [])], dict(env, LYRICLOOP_TEST_SHARD=f'{k}/{PYTEST_SHARDS}'), logs, NICE))
+                                          *(['-m', 'not slow'] if args.check else [])], dict(env, LYRICLOOP_TEST_CLAIMS=str(claims)), logs, NICE))
     done = [finish(j) for j in jobs]
     texts = {j['name']: j['log'].read_text(errors='replace') for j in done}
     print(f"\n== times ({'make check' if args.check else 'make test'}, wall {time.time() - t0:.0f} s)")
     for j in done: print(f"  {j['name']:<10} {j['seconds']:6.0f} s  {'ok' if j['rc'] == 0 else 'FAILED'}")
     print("  notebooks, slowest first:", ', '.join(f"{n} {s} s" for s, n in nb_times(texts['notebooks']) if s) or '(none timed)')
     pytest_logs = '\n'.join(t for n, t in texts.items() if n.startswith('pytest'))
-    print("  test files, slowest first (tests/conftest.py's FILE_SECONDS balances the shards with these):",
+    print("  test files, slowest first (tests/conftest.py's FILE_SECONDS orders the files by these):",
           ', '.join(f"{f} {s:.0f} s" for f, s in file_times(pytest_logs)))
     print("  slowest tests:")
     for s, w, t in slowest_tests(pytest_logs): print(f"    {s:7.1f} s  {w:<5} {t}")
