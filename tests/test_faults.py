@@ -31,13 +31,15 @@ def test_train_out_is_checked_before_any_work(tmp_path):
 
 @pytest.fixture
 def moved_run(pipeline_run, tmp_path):
-    "The session's run copied alone to another folder, with the base it was trained from moved away and an empty cache."
+    "The session's run copied alone to another folder, as if the base it was trained from (its recorded path) were gone, with an empty cache. The session's base itself stays: other tests read it meanwhile."
     dst = tmp_path/'elsewhere'/'run'
     shutil.copytree(pipeline_run['run'], dst, ignore=shutil.ignore_patterns('checkpoints'))
-    away = Path(str(pipeline_run['base']) + '.away')
-    Path(pipeline_run['base']).rename(away)
-    try: yield dst, dict(os.environ, LYRICLOOP_HOME=str(tmp_path/'empty-home'))
-    finally: away.rename(pipeline_run['base'])
+    gone = str(tmp_path/'gone'/'base')                                      # where the copy says its base was: nothing is there
+    for f, key in (('config.json', None), ('provenance.json', 'config')):
+        rec = json.loads((dst/f).read_text()); cfg = rec[key] if key else rec
+        assert cfg['model']['model_id'] == str(pipeline_run['base']); cfg['model']['model_id'] = gone
+        (dst/f).write_text(json.dumps(rec))
+    yield dst, dict(os.environ, LYRICLOOP_HOME=str(tmp_path/'empty-home'))
 
 def test_a_copied_run_loads_without_its_base_or_the_cache(moved_run):
     run_dir, env = moved_run
