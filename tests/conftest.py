@@ -43,9 +43,9 @@ SLOW_FIXTURES = {'pipeline_run', 'demo_run'}
 # free takes more and no split decided up front can leave one idle. A file stays whole, so its module fixtures (a training, a server) are
 # made once. The order: the files that need no demo run, longest first by the seconds they took in `make test` (its `--durations=0`,
 # summed per file, which tools/test_all.py prints; a file not listed counts 30 s), then those on the demo run, which trains meanwhile.
-FILE_SECONDS = dict(test_distributed=352, test_faults=437, test_train=134, test_docs=97, test_readme=83, test_generate=71, test_export=51,
-                    test_craft=53, test_app=43, test_browser=48, test_cli=26, test_metrics=22, test_properties=11, test_demo=12, test_data=8,
-                    test_project=9, test_pipeline=4)
+FILE_SECONDS = dict(test_faults=561, test_distributed=360, test_train=298, test_readme=89, test_generate=69, test_docs=49, test_browser=45,
+                    test_export=38, test_craft=20, test_metrics=19, test_app=17, test_demo=9, test_cli=8, test_properties=6, test_pipeline=4,
+                    test_data=3, test_project=3)
 
 def _needs_demo(item) -> bool: return 'demo_run' in item.fixturenames
 
