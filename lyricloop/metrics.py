@@ -9,17 +9,18 @@ from collections import defaultdict
 from pathlib import Path
 import torch
 from .config import LoopConfig, LyricLoopError, RunDir
-from .craft import CraftSpec, craft_check, line_syllables, rhyme_density, theme_in_hooks, words
+from .craft import CraftSpec, HOOK_SECTIONS, craft_check, line_syllables, rhyme_density, theme_in_hooks, words
 from .embedded import base_text
 from .progress import progress_bar
 from .prompts import training_example
-from .sections import header_of, parse_sections, song_map
+from .sections import header_of, normalize_section, parse_sections, song_map
 
 # %% auto #0
 __all__ = ['MODES', 'edit_distance', 'structure_score', 'distinct_n', 'repeated_line_rate', 'craft', 'requested_craft',
            'craft_rates', 'fit_genre_classifier', 'genre_fidelity', 'lyric_vocabulary', 'junk_line', 'junk_rate',
            'shared_line_rate', 'spread', 'own_part', 'across_processes', 'perplexity_by_genre', 'token_probabilities',
-           'song_metrics', 'evaluation_requests', 'training_data', 'evaluate', 'summary_line']
+           'repeat_spans', 'repeat_cost', 'song_metrics', 'evaluation_requests', 'training_data', 'evaluate',
+           'repeat_line', 'summary_line']
 
 # %% ../nbs/07_metrics.ipynb #efe7b644
 def edit_distance(a: list, b: list) -> int:
@@ -207,6 +208,38 @@ def token_probabilities(model, tok, record: dict, template: str = 'structured', 
     p = model(input_ids=x).logits[0, :-1].float().softmax(-1).gather(1, x[0, 1:, None])[:, 0].tolist()
     return [(tok.decode([ids[i]]), p[i - 1]) for i in range(1, len(ids)) if lyric[i]]
 
+# %% ../nbs/07_metrics.ipynb #e1c38b9d
+def repeat_spans(text: str, lyrics: str, start: int = 0) -> tuple | None:
+    "Character spans in `text` (which holds `lyrics` from `start`) of the lyrics' first hook section's lines and of their first verbatim repeat; None if it has none."
+    hooks = [ls for h, ls in parse_sections(lyrics) if h is not None and normalize_section(h) in HOOK_SECTIONS]
+    block = '\n'.join(hooks[0]) if hooks else ''
+    i = text.find(block, start) if block.strip() else -1
+    j = text.find(block, i + len(block)) if i >= 0 else -1
+    return ((i, i + len(block)), (j, j + len(block))) if j >= 0 else None
+
+@torch.no_grad()
+def repeat_cost(model, tok, records, template: str = 'structured', max_length: int = 1024) -> dict:
+    "Mean loss per token (nats) of each song's first chorus and of its verbatim repeat, over the `records` that repeat one, and their ratio."
+    model.eval()
+    first, again = [], []
+    for r in records:
+        ex = training_example(r, template)
+        msgs = ex['prompt'] + ex['completion']
+        text = tok.apply_chat_template(msgs, tokenize=False)
+        spans = repeat_spans(text, r['lyrics'], len(tok.apply_chat_template(ex['prompt'], add_generation_prompt=True, tokenize=False)))
+        if spans is None: continue
+        enc = tok.apply_chat_template(msgs, tokenize=True, tokenizer_kwargs=dict(return_offsets_mapping=True))
+        ids, offsets = enc['input_ids'][:max_length], enc['offset_mapping'][:max_length]
+        flags = [[k > 0 and a <= s and e <= b for k, (s, e) in enumerate(offsets)][1:] for a, b in spans]   # token k is predicted from those before it
+        if not all(any(f) for f in flags): continue                                                       # the repeat was cut at max_length
+        x = torch.tensor([ids], device=model.device)
+        nll = torch.nn.functional.cross_entropy(model(input_ids=x).logits[0, :-1].float(), x[0, 1:], reduction='none').cpu()
+        (f1, f2), = [[float(nll[torch.tensor(f)].mean()) for f in flags]]
+        first.append(f1); again.append(f2)
+    if not first: return dict(songs=0)
+    f, a = sum(first) / len(first), sum(again) / len(again)
+    return dict(songs=len(first), first=f, repeat=a, ratio=a / f)
+
 # %% ../nbs/07_metrics.ipynb #4518c4ef
 MODES = ('base-free', 'tuned-free', 'tuned-constrained')
 
@@ -286,6 +319,8 @@ def evaluate(run, data=None, n_per_genre: int = 20, max_new_tokens: int | None =
     ppl = {g: dict(base=base_ppl[g]['perplexity'], tuned=tuned_ppl[g]['perplexity'], lyric_base=base_ppl[g]['lyric_perplexity'],
                    lyric_tuned=tuned_ppl[g]['lyric_perplexity'], tokens=tuned_ppl[g]['tokens'], lyric_tokens=tuned_ppl[g]['lyric_tokens'])
            for g in tuned_ppl}
+    with tuned.model.disable_adapter(): base_copy = repeat_cost(tuned.model, tuned.tok, test, cfg.model.template, cfg.training.max_length)
+    copying = dict(base=base_copy, tuned=repeat_cost(tuned.model, tuned.tok, test, cfg.model.template, cfg.training.max_length))
     clf, vocab, genres = fit_genre_classifier(train), lyric_vocabulary(train), tuned.genres
     human = [r for r in test if r['genre'] in genres]
     from lyricloop.generate import SongRequest
@@ -318,7 +353,7 @@ def evaluate(run, data=None, n_per_genre: int = 20, max_new_tokens: int | None =
     fluency = {m: -math.log(v) if v else None for m, v in flu.items()}   # the tuned model's mean log-probability of the songs' lyric tokens
     songs['tuned-constrained (other theme)'] = retheme
     res = dict(run=str(run.root), data=str(data), test_songs=len(test), n_per_genre=n_per_genre, max_new_tokens=max_new_tokens,
-               seed=seed, genres=genres, perplexity=ppl, modes=modes, fluency=fluency, theme_shared_line_rate=theme_shared,
+               seed=seed, genres=genres, perplexity=ppl, repeat_cost=copying, modes=modes, fluency=fluency, theme_shared_line_rate=theme_shared,
                generation={m: v['per_genre'] for m, v in modes.items()}, seconds=round(time.time() - t0, 1))
     out = Path(out) if out else run.metrics
     for path, obj in ((out, res), (out.with_name(out.stem + '_songs.json'), {m: [s.to_dict() for s in v] for m, v in songs.items()})):
@@ -328,6 +363,13 @@ def evaluate(run, data=None, n_per_genre: int = 20, max_new_tokens: int | None =
     return res
 
 # %% ../nbs/07_metrics.ipynb #8bdbe41c
+def repeat_line(m: dict) -> str | None:
+    "What `repeat_cost` found, base and tuned, as one line (None for metrics without it)."
+    c = m.get('repeat_cost') or {}
+    if not all(c.get(k, {}).get('songs') for k in ('base', 'tuned')): return None
+    return (f"repeated chorus: its verbatim repeat costs the tuned model {c['tuned']['ratio']:.0%} of the first time (base {c['base']['ratio']:.0%}, "
+            f"{c['tuned']['songs']} test songs); a model that reads its context pays near 0%")
+
 def summary_line(mode: str, v: dict) -> str:
     "One line of a mode's evaluation: genre accuracy, exact maps, EOS, junk and shared lines."
     s, pct = v.get('summary', {}), lambda x: '  - ' if x is None else f"{x:4.0%}"
