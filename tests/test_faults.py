@@ -82,37 +82,43 @@ def _killed_at(cmd, seconds, env=None):
 
 @pytest.mark.slow
 def test_a_killed_prepare_leaves_the_old_dataset_or_the_new(tmp_path):
+    "SIGKILL `prepare` as it starts scanning, mid-scan, and at 0, 0.3 and 1 s past the scan's last row (it is cleaning, splitting, saving, publishing): the old dataset or the new, whole."
     from lyricloop.data import data_fingerprint, load_prepared
     out = tmp_path/'data'
-    cmd = lambda n: [tool('lyricloop'), 'prepare', '--out', str(out), '--per-genre', str(n), '--overwrite', '--quiet', '--workers', '2']
-    run(cmd(30), check=True); new = data_fingerprint(out)
-    t0 = time.time(); run(cmd(20), check=True); full = time.time() - t0; old = data_fingerprint(out)
+    cmd = lambda n: [tool('lyricloop'), 'prepare', '--out', str(out), '--per-genre', str(n), '--overwrite', '--workers', '2']
+    r = run(cmd(30), check=True); new = data_fingerprint(out)
+    rows = int(re.search(r'scanned ([\d,]+) rows', r.stdout)[1].replace(',', ''))
+    run(cmd(20), check=True); old = data_fingerprint(out)
+    scanned = lambda line: (m := re.match(r'scanning: ([\d.]+)(k?) rows', line)) and float(m[1]) * (1000 if m[2] else 1)
     seen = []
-    for frac in (0.3, 0.6, 0.8, 0.9, 0.97, 1.3):
-        _killed_at(cmd(30), full * frac)
+    for hit, after in ((lambda l: 'scanning: 0' in l, 0), (lambda l: 'k rows' in l, 0), *[(lambda l: (scanned(l) or 0) >= 0.99 * rows, t) for t in (0, 0.3, 1.0)]):
+        _killed_on(cmd(30), os.environ, hit, after)
         now = data_fingerprint(out); load_prepared(out)          # always a whole dataset
         assert now in (old, new); seen.append('new' if now == new else 'old')
         if now == new: run(cmd(20), check=True)                  # back to the old one for the next kill
     print('states after each kill:', seen, '; temp folders left:', len([p for p in tmp_path.iterdir() if '.tmp-' in p.name]))
-    assert 'old' in seen                                          # killed before it published at least once
+    assert seen[0] == 'old'                                       # killed before it could publish
     run(cmd(30), check=True)
     assert data_fingerprint(out) == new
     assert [p.name for p in tmp_path.iterdir()] == ['data']      # the rerun cleared the killed runs' temp folders
 
-BUILD = "import sys; from lyricloop.embedded import build_embedded_model; print(build_embedded_model(sys.argv[1], progress=sys.argv[2:] == ['shown']))"
-
-def _killed_when(cmd, env, bar: str, at) -> int:
-    "Start `cmd` in its own session with a progress line at every step; SIGKILL the whole group at the first line of bar `bar` whose step (n, total) `at` accepts. The step it was killed at."
-    p = subprocess.Popen(cmd, cwd=ROOT, env=dict(env, LYRICLOOP_LOG_EVERY='0'), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+def _killed_on(cmd, env, hit, after: float = 0.0) -> str:
+    "Start `cmd` in its own session with a progress line at every step; SIGKILL the whole group `after` s past the first line of its output that `hit` accepts, and return that line."
+    p = subprocess.Popen(cmd, cwd=ROOT, env=dict(env, LYRICLOOP_LOG_EVERY='0', PYTHONUNBUFFERED='1'), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                          start_new_session=True)
     seen = []
-    for line in p.stderr:                                  # the program says where it is: no guessed delay
+    for line in p.stdout:                                  # the program says where it is: no guessed delay
         seen.append(line)
-        m = re.match(rf'{re.escape(bar)}:.*\| *(\d+)/(\d+) ', line)
-        if m and at(int(m[1]), int(m[2])): break
-    else: raise AssertionError(f"{cmd} ended without a {bar!r} step to kill at:\n{''.join(seen)[-2000:]}")
+        if hit(line): break
+    else: raise AssertionError(f"{cmd} ended without the line to kill at:\n{''.join(seen)[-2000:]}")
+    time.sleep(after)
     os.killpg(p.pid, signal.SIGKILL); p.wait()
-    return int(m[1])
+    return line
+
+def _killed_when(cmd, env, bar: str, at) -> int:
+    "SIGKILL `cmd` (as `_killed_on`) at the first line of its progress bar `bar` whose step (n, total) `at` accepts; the step it was killed at."
+    step = lambda line: (m := re.match(rf'{re.escape(bar)}:.*\| *(\d+)/(\d+) ', line)) and at(int(m[1]), int(m[2]))
+    return int(re.match(rf'{re.escape(bar)}:.*\| *(\d+)/', _killed_on(cmd, env, step))[1])
 
 @pytest.fixture(scope='module')
 def small_data(tmp_path_factory):
