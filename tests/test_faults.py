@@ -102,6 +102,8 @@ def test_a_killed_prepare_leaves_the_old_dataset_or_the_new(tmp_path):
     assert data_fingerprint(out) == new
     assert [p.name for p in tmp_path.iterdir()] == ['data']      # the rerun cleared the killed runs' temp folders
 
+BUILD = "import sys; from lyricloop.embedded import build_embedded_model; print(build_embedded_model(sys.argv[1], progress=sys.argv[2:] == ['shown']))"
+
 def _killed_on(cmd, env, hit, after: float = 0.0) -> str:
     "Start `cmd` in its own session with a progress line at every step; SIGKILL the whole group `after` s past the first line of its output that `hit` accepts, and return that line."
     p = subprocess.Popen(cmd, cwd=ROOT, env=dict(env, LYRICLOOP_LOG_EVERY='0', PYTHONUNBUFFERED='1'), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
