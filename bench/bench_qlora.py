@@ -1,7 +1,11 @@
-"""Benchmark 4-bit NF4 QLoRA against bf16 LoRA for a Gemma-2b-sized model on the CPU, side by side in one run.
+"""Benchmark 4-bit NF4 QLoRA against bf16 LoRA for a Gemma-2b-sized model on the CPU or a CUDA GPU, side by side in one run.
 
     python bench/bench_qlora.py                 # the real google/gemma-2b shape (18 layers): 44 min on 2 busy cores
     python bench/bench_qlora.py --layers 1 --seq 64 --new 4 --bf16-train-timeout 60   # a 5-minute smoke run
+    python bench/bench_qlora.py --device cuda --steps 6 --seq 1024   # on a GPU: peak GPU memory and tokens/s as well
+
+On CUDA both variants compute in bf16, the peak GPU memory is what torch allocated (`torch.cuda.max_memory_allocated`)
+in the measurement's process, and a training measurement of several steps leaves the first out of its time.
 
 The model has the `google/gemma-2b` config (18 layers, hidden 2048, MLP 16384, 8 heads, 1 KV head, head_dim 256,
 vocabulary 256,000: 2.5 B parameters) with random weights, built locally and saved once with `save_pretrained`
@@ -55,21 +59,26 @@ def rss_mb() -> float:
     import psutil
     return psutil.Process().memory_info().rss / 2**20
 
-def child(what: str, variant: str, path: str, seq: int, prompt: int, new: int) -> dict:
-    "One measurement in this (fresh) process; returns its numbers."
+def child(what: str, variant: str, path: str, seq: int, prompt: int, new: int, device: str = 'cpu', steps: int = 1) -> dict:
+    "One measurement in this (fresh) process on `device`; returns its numbers (on CUDA also the peak GPU memory torch allocated)."
     import warnings
     warnings.filterwarnings('ignore')
     import torch
     from lyricloop.environment import load_model_and_tokenizer, can_load_4bit
+    cuda = device == 'cuda'
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
     nf4 = variant == 'nf4'
-    if nf4: assert can_load_4bit('cpu')[0], can_load_4bit('cpu')[1]
+    if nf4: assert can_load_4bit(device)[0], can_load_4bit(device)[1]
     res = dict(rss_before_load_mb=rss_mb())
     t = time.perf_counter()
-    model, tok = load_model_and_tokenizer(path, load_in_4bit=nf4, device='cpu', dtype=torch.bfloat16, for_training=what == 'train')
+    model, tok = load_model_and_tokenizer(path, load_in_4bit=nf4, device=device, dtype=torch.bfloat16, for_training=what == 'train')
+    sync()
     res.update(load_s=time.perf_counter() - t, rss_after_load_mb=rss_mb(), footprint_mb=model.get_memory_footprint() / 2**20)
+    if cuda: res['gpu_after_load_mb'] = torch.cuda.memory_allocated() / 2**20
     assert model.loaded_in_4bit == nf4
     if what == 'load':   # safetensors are memory-mapped: a weight is resident only once used, so run one token through all of them
-        with torch.no_grad(): model(input_ids=torch.tensor([[2]]))
+        with torch.no_grad(): model(input_ids=torch.tensor([[2]], device=device))
+        if cuda: res['peak_gpu_mb'] = torch.cuda.max_memory_allocated() / 2**20
         return res
     from peft import LoraConfig, get_peft_model
     if what == 'train' and not nf4: model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={'use_reentrant': False})
@@ -83,21 +92,27 @@ def child(what: str, variant: str, path: str, seq: int, prompt: int, new: int) -
             import bitsandbytes as bnb
             opt = bnb.optim.PagedAdamW8bit(params, lr=2e-4)
         else: opt = torch.optim.AdamW(params, lr=2e-4)
-        ids = torch.randint(3, vocab, (1, seq), generator=g)
-        t = time.perf_counter()
-        loss = model(input_ids=ids, labels=ids).loss
-        loss.backward(); opt.step(); opt.zero_grad(set_to_none=True)
-        res.update(step_s=time.perf_counter() - t, loss=float(loss), trainable=sum(p.numel() for p in params))
+        ids = torch.randint(3, vocab, (1, seq), generator=g).to(device)
+        times = []
+        for _ in range(steps):   # with several steps, the first (allocator and kernel warm-up) is left out of step_s
+            t = time.perf_counter()
+            loss = model(input_ids=ids, labels=ids).loss
+            loss.backward(); opt.step(); opt.zero_grad(set_to_none=True)
+            sync(); times.append(time.perf_counter() - t)
+        step_s = sum(times[1:]) / (len(times) - 1) if len(times) > 1 else times[0]
+        res.update(step_s=step_s, tok_per_s=seq / step_s, loss=float(loss), trainable=sum(p.numel() for p in params))
         assert torch.isfinite(loss)
     else:
         model.eval()
-        ids = torch.randint(3, vocab, (1, prompt), generator=g)
+        ids = torch.randint(3, vocab, (1, prompt), generator=g).to(device)
         with torch.no_grad():
+            if cuda: model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=2, do_sample=False)   # warm-up
             t = time.perf_counter()
             out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=new, min_new_tokens=new, do_sample=False)
-            dt = time.perf_counter() - t
+            sync(); dt = time.perf_counter() - t
         assert out.shape[1] == prompt + new
         res.update(gen_s=dt, tok_per_s=new / dt)
+    if cuda: res['peak_gpu_mb'] = torch.cuda.max_memory_allocated() / 2**20
     return res
 
 def proc_mem_mb(pid: int) -> tuple[float, float]:
@@ -111,7 +126,7 @@ def proc_mem_mb(pid: int) -> tuple[float, float]:
 
 def measure(what, variant, a, timeout: float) -> dict:
     "Run one measurement in a fresh Python; its numbers, with the process's peak RSS and wall time (stopped after `timeout` s)."
-    cmd = [sys.executable, __file__, '--child', what, variant, str(a.model_dir), str(a.seq), str(a.prompt), str(a.new)]
+    cmd = [sys.executable, __file__, '--child', what, variant, str(a.model_dir), str(a.seq), str(a.prompt), str(a.new), a.device, str(a.steps)]
     t, hwm, anon = time.perf_counter(), 0.0, 0.0
     with tempfile.TemporaryFile('w+') as out, tempfile.TemporaryFile('w+') as err:
         p = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
@@ -146,12 +161,14 @@ def main():
     ap.add_argument('--timeout', type=float, default=1200, help='seconds after which a measurement is stopped')
     ap.add_argument('--bf16-train-timeout', type=float, default=120,
                     help='seconds after which the bf16 training step is stopped (bf16 matmuls are slow on CPUs without native bf16)')
-    ap.add_argument('--child', nargs=6, help=argparse.SUPPRESS)
+    ap.add_argument('--device', default='cpu', choices=['cpu', 'cuda'], help='where to load, train and generate')
+    ap.add_argument('--steps', type=int, default=1, help='training steps per measurement (more than 1: the first is a warm-up, left out of the time)')
+    ap.add_argument('--child', nargs=8, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
         import resource
-        what, variant, path, seq, prompt, new = a.child
-        res = child(what, variant, path, int(seq), int(prompt), int(new))
+        what, variant, path, seq, prompt, new, device, steps = a.child
+        res = child(what, variant, path, int(seq), int(prompt), int(new), device, int(steps))
         res['peak_rss_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024   # Linux: KiB
         res['anon_end_mb'] = proc_mem_mb(os.getpid())[1]
         print(json.dumps(res)); return
@@ -170,11 +187,12 @@ def main():
     print(f"model: google/gemma-2b config, {a.layers} layers, random weights, {size:.2f} GiB bf16 safetensors · "
           f"{os.cpu_count()} CPU cores ({torch.backends.cpu.get_cpu_capability()}) · load average {os.getloadavg()[0]:.1f} · "
           f"torch {torch.__version__} · transformers {transformers.__version__} · peft {peft.__version__} · bitsandbytes {bitsandbytes.__version__}")
-    print(f"matmul 512x2048 @ 2048x2048 on this CPU: fp32 {gemm_gflops(torch.float32):.1f} GFLOPS, bf16 {gemm_gflops(torch.bfloat16):.1f} GFLOPS", flush=True)
+    if a.device == 'cuda': print(f"GPU: {torch.cuda.get_device_name(0)}, {torch.cuda.get_device_properties(0).total_memory / 2**30:.0f} GiB", flush=True)
+    else: print(f"matmul 512x2048 @ 2048x2048 on this CPU: fp32 {gemm_gflops(torch.float32):.1f} GFLOPS, bf16 {gemm_gflops(torch.bfloat16):.1f} GFLOPS", flush=True)
     R = {}
     for what in a.only.split(','):
         for variant in ('bf16', 'nf4'):
-            limit = a.bf16_train_timeout if (what, variant) == ('train', 'bf16') else a.timeout
+            limit = a.bf16_train_timeout if (what, variant) == ('train', 'bf16') and a.device == 'cpu' else a.timeout
             R[what, variant] = r = measure(what, variant, a, limit)
             print(f"  {what:<8} {variant:<4}", json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in r.items()}), flush=True)
     rows = []
@@ -190,7 +208,13 @@ def main():
     row('load + 1-token forward: peak anonymous RSS (GB)', 'peak_anon_mb', 'load', '{:.2f}', 1024)
     row('load: model footprint (GB)', 'footprint_mb', 'load', '{:.2f}', 1024)
     row('load: time (s)', 'load_s', 'load', '{:.1f}')
-    row(f'train step, seq {a.seq}: time (s)', 'step_s', 'train', '{:.0f}')
+    if a.device == 'cuda':
+        row('load + 1-token forward: peak GPU memory (GB)', 'peak_gpu_mb', 'load', '{:.2f}', 1024)
+        row(f'train step, seq {a.seq}: peak GPU memory (GB)', 'peak_gpu_mb', 'train', '{:.2f}', 1024)
+        row(f'train step, seq {a.seq}: time (s)', 'step_s', 'train', '{:.3f}')
+        row(f'train: tokens/s', 'tok_per_s', 'train', '{:.0f}')
+        row(f'generate: peak GPU memory (GB)', 'peak_gpu_mb', 'generate', '{:.2f}', 1024)
+    else: row(f'train step, seq {a.seq}: time (s)', 'step_s', 'train', '{:.0f}')
     row('train: peak RSS (GB)', 'peak_rss_mb', 'train', '{:.2f}', 1024)
     row('train: peak anonymous RSS (GB)', 'peak_anon_mb', 'train', '{:.2f}', 1024)
     row(f'generate {a.new} tokens: tokens/s', 'tok_per_s', 'generate', '{:.2f}')
@@ -198,7 +222,7 @@ def main():
     row('generate: peak anonymous RSS (GB)', 'peak_anon_mb', 'generate', '{:.2f}', 1024)
     print('\n| measure | bf16 LoRA | 4-bit NF4 QLoRA | 4-bit / bf16 |\n|---|---|---|---|')
     print('\n'.join(rows))
-    if ('load', 'nf4') in R:
+    if ('load', 'nf4') in R and a.device == 'cpu':
         ratio = R['load', 'nf4']['peak_rss_mb'] / R['load', 'bf16']['peak_rss_mb']
         print(f"\ntarget 4-bit load peak RSS <= 0.4x bf16: {ratio:.2f}x, {'met' if ratio <= 0.4 else 'NOT met'}")
     print(f"bench wall time {(time.perf_counter() - t0) / 60:.1f} min")

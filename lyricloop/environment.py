@@ -12,7 +12,7 @@ from .config import LyricLoopError, EMBEDDED
 
 # %% auto #0
 __all__ = ['PAD', 'detect_device', 'pick_dtype', 'can_load_4bit', 'bnb_config', 'Hardware', 'hardware', 'ensure_pad_token',
-           'resolve_model_path', 'load_model_and_tokenizer']
+           'resolve_model_path', 'sharded_launch', 'load_model_and_tokenizer']
 
 # %% ../nbs/01_environment.ipynb #7db7de69
 def detect_device() -> str:
@@ -90,11 +90,11 @@ def can_load_4bit(device: str | None = None) -> tuple[bool, str]:
     return _probe_4bit(device or detect_device())
 
 # %% ../nbs/01_environment.ipynb #82275667
-def bnb_config(compute_dtype: torch.dtype | None = None):
-    "A `BitsAndBytesConfig` for NF4 4-bit with double quantisation."
+def bnb_config(compute_dtype: torch.dtype | None = None, storage_dtype: torch.dtype = torch.uint8):
+    "A `BitsAndBytesConfig` for NF4 4-bit with double quantisation; the packed 4-bit weights are held in `storage_dtype` tensors."
     from transformers import BitsAndBytesConfig
     return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type='nf4', bnb_4bit_use_double_quant=True,
-                              bnb_4bit_compute_dtype=compute_dtype or torch.bfloat16)
+                              bnb_4bit_compute_dtype=compute_dtype or torch.bfloat16, bnb_4bit_quant_storage=storage_dtype)
 
 # %% ../nbs/01_environment.ipynb #ee53870d
 @dataclass
@@ -155,6 +155,14 @@ def resolve_model_path(model_id: str) -> str:
     if _looks_local(model_id): raise LyricLoopError(f"{model_id}: no such model directory")
     return model_id
 
+# %% ../nbs/01_environment.ipynb #86c5f731
+def sharded_launch(env=None) -> str | None:
+    "`'fsdp'` or `'zero3'` when `accelerate launch` shards each weight across processes (FSDP, DeepSpeed ZeRO-3), else None (one process, DDP, ZeRO-1/2)."
+    env = os.environ if env is None else env
+    if str(env.get('ACCELERATE_USE_FSDP', '')).lower() == 'true': return 'fsdp'
+    if str(env.get('ACCELERATE_USE_DEEPSPEED', '')).lower() == 'true' and str(env.get('ACCELERATE_DEEPSPEED_ZERO_STAGE', '')) == '3': return 'zero3'
+    return None
+
 # %% ../nbs/01_environment.ipynb #35a99b8e
 def load_model_and_tokenizer(model_id: str, load_in_4bit: bool = True, device: str | None = None,
                              dtype: torch.dtype | None = None, for_training: bool = False,
@@ -164,14 +172,16 @@ def load_model_and_tokenizer(model_id: str, load_in_4bit: bool = True, device: s
     path = resolve_model_path(model_id)
     device = device or detect_device()
     dtype = dtype or pick_dtype(device)
-    quant = None
+    quant, sharded = None, sharded_launch()
     if load_in_4bit:
         ok, why = can_load_4bit(device)
-        if ok: quant = bnb_config(torch.bfloat16 if dtype == torch.bfloat16 and device != 'cpu' else torch.float32)
+        compute = torch.bfloat16 if dtype == torch.bfloat16 and device != 'cpu' else torch.float32
+        if ok: quant = bnb_config(compute, storage_dtype=dtype if sharded else torch.uint8)   # FSDP / ZeRO-3 shard float tensors of one dtype only
         else: warnings.warn(f"4-bit loading requested but {why}: loading in {str(dtype).replace('torch.', '')}, plain LoRA", stacklevel=2)
     kw = dict(dtype=dtype, trust_remote_code=False, use_safetensors=True)
     if attn_implementation: kw['attn_implementation'] = attn_implementation   # e.g. FlashAttention for packed training (see Training)
-    if quant is not None: kw.update(quantization_config=quant, device_map={'': torch.cuda.current_device() if device == 'cuda' else device})   # each process of a launched run on its own GPU
+    if quant is not None: kw['quantization_config'] = quant
+    if quant is not None and not sharded: kw['device_map'] = {'': torch.cuda.current_device() if device == 'cuda' else device}   # each process of a launched run on its own GPU; a sharded launch places the weights itself
     try:
         tok = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
         model = AutoModelForCausalLM.from_pretrained(path, **kw)
@@ -179,7 +189,7 @@ def load_model_and_tokenizer(model_id: str, load_in_4bit: bool = True, device: s
         raise LyricLoopError(f"could not load model {model_id!r}: {str(e).splitlines()[0]}") from e
     if quant is None: model.to(device)
     ensure_pad_token(tok, model)
-    if for_training and quant is not None:
+    if for_training and quant is not None and not sharded:   # its fp32 norms would break the one dtype a sharded launch needs
         from peft import prepare_model_for_kbit_training
         with warnings.catch_warnings():  # peft still calls transformers' pre-v6 names for activation checkpointing
             warnings.filterwarnings('ignore', r'`(gradient_checkpointing_enable|is_gradient_checkpointing)` is deprecated', FutureWarning)

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 from .config import LoopConfig, LyricLoopError, RunDir, EMBEDDED
 from .data import load_prepared, check_out_dir, publish_dir, hold_lock, temp_sibling, data_fingerprint, data_differences
-from .environment import hardware, load_model_and_tokenizer, resolve_model_path
+from .environment import hardware, load_model_and_tokenizer, resolve_model_path, sharded_launch
 from .progress import use_progress
 from .craft import run_craft
 from .prompts import training_example
@@ -251,10 +251,18 @@ def _portable_base(recorded: str, run_root: Path) -> str:
     if p.is_absolute() and p.resolve().is_relative_to(run_root.resolve()): return str(p.resolve().relative_to(run_root.resolve()))
     return recorded
 
-def _save_adapter(model, tok, dest: Path, run_root: Path):
+def _gathered_adapter(trainer) -> dict | None:
+    "The adapter's weights whole where a sharded launch holds a shard of each in every process (call it in all of them), else None: each holds them whole."
+    from torch.distributed.tensor import DTensor
+    if trainer.is_deepspeed_enabled and sharded_launch() == 'zero3': return trainer.accelerator.get_state_dict(trainer.deepspeed)
+    named = [(n, p) for n, p in trainer.model.named_parameters() if p.requires_grad]
+    if not any(isinstance(p, DTensor) for _, p in named): return None
+    return {n: (p.full_tensor() if isinstance(p, DTensor) else p).detach().cpu() for n, p in named}   # FSDP2: each a DTensor
+
+def _save_adapter(model, tok, dest: Path, run_root: Path, state_dict: dict | None = None):
     "Write the LoRA adapter (safetensors) and tokenizer to `dest` atomically, its base recorded relative to the run if inside it."
     tmp = temp_sibling(dest)
-    model.save_pretrained(tmp, safe_serialization=True)
+    model.save_pretrained(tmp, safe_serialization=True, state_dict=state_dict)
     tok.save_pretrained(tmp)
     ac = json.loads((tmp/'adapter_config.json').read_text())
     ac['base_model_name_or_path'] = _portable_base(ac.get('base_model_name_or_path') or '', run_root)
@@ -344,16 +352,18 @@ def _train(dd, data_dir, run: RunDir, cfg: LoopConfig, resume: bool, progress: b
     start_eval = next((l['eval_runtime'] for l in trainer.state.log_history if 'eval_runtime' in l), 0)   # `eval_on_start` runs inside train()
     final_eval = float(trainer.evaluate()['eval_loss'])
     per_process = gather_object([seen.to_dict()])                # what each process trained on, in process order
-    if main: _save_adapter(trainer.model, tok, run.adapter, run.root)
+    whole = _gathered_adapter(trainer)                           # every process: a sharded launch gathers the adapter's shards
+    if main: _save_adapter(trainer.model, tok, run.adapter, run.root, whole)
     evals = [r['loss'] for r in history.rows if r['split'] == 'validation']
     t = cfg.training
     summary = dict(base=_portable_base(base, run.root), hardware=str(hw), steps=trainer.state.global_step, section_tokens=section_budgets(tok, dd['train']['lyrics']), resumed_from=ckpt.name if ckpt else None,
                    packing=args.packing, attention=attention or getattr(model.config, '_attn_implementation', None),
                    train_loss=out_.training_loss, first_eval_loss=evals[0], final_eval_loss=final_eval, prompt_tokens_max=prompt_len,
-                   seconds=round(time.time() - t0, 1), trainable_params=sum(p.numel() for p in model.parameters() if p.requires_grad),
+                   seconds=round(time.time() - t0, 1), trainable_params=sum(getattr(p, 'ds_numel', p.numel()) for p in model.parameters() if p.requires_grad),
                    train_runtime=out_.metrics.get('train_runtime') - (start_eval if ckpt is None else 0),   # the training loop, without the validation before it
                    train_tokens=next((float(l['num_tokens']) for l in reversed(trainer.state.log_history) if 'num_tokens' in l), None),
-                   processes=n, global_batch=t.per_device_train_batch_size * t.gradient_accumulation_steps * n, per_process=per_process)
+                   processes=n, sharding=sharded_launch(), global_batch=t.per_device_train_batch_size * t.gradient_accumulation_steps * n, per_process=per_process,
+                   peak_gpu_memory_gib=round(torch.cuda.max_memory_allocated() / 2**30, 3) if hw.device == 'cuda' else None)   # this process's
     if main:
         tmp = run.root/'craft.json.tmp'; tmp.write_text(json.dumps(run_craft(dd['train']))); tmp.replace(run.root/'craft.json')   # genre craft defaults, end-word lexicon
         tmp = run.root/'train_summary.json.tmp'; tmp.write_text(json.dumps(summary, indent=2)); tmp.replace(run.root/'train_summary.json')
