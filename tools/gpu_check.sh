@@ -23,15 +23,15 @@ print(torch.cuda.get_device_name(0), '· torch', torch.__version__, '·', ' · '
       ('transformers', 'peft', 'trl', 'accelerate', 'datasets', 'bitsandbytes', 'pyarrow', 'huggingface_hub', 'tokenizers')))
 from lyricloop.environment import hardware; print(hardware())" 2>&1 | tee "$OUT/versions.log"
 stamp "bench: QLoRA against LoRA, Gemma-2b shape"
-timeout 240 python3 bench/bench_qlora.py --device cuda --only load,train --steps 6 --seq 1024 --cache /tmp/bench 2>&1 | tee "$OUT/bench_qlora.log"
+timeout 200 python3 bench/bench_qlora.py --device cuda --only load,train --steps 6 --seq 1024 --cache /tmp/bench 2>&1 | tee "$OUT/bench_qlora.log"
 wait $ds; grep -q "rc 0" "$OUT/deepspeed_install.log" && export PYTHONPATH=$PYTHONPATH:/tmp/site-ds
 stamp "deepspeed install: $(tail -1 "$OUT/deepspeed_install.log")"
 stamp "notebooks, gpu flag"
-timeout 120 python3 tools/run_nb.py nbs/01_environment.ipynb --flags gpu >"$OUT/nb01.log" 2>&1; tail -8 "$OUT/nb01.log"
-timeout 420 python3 tools/run_nb.py nbs/05_train.ipynb --flags gpu >"$OUT/nb05.log" 2>&1; tail -25 "$OUT/nb05.log"
+timeout 90 python3 tools/run_nb.py nbs/01_environment.ipynb --flags gpu >"$OUT/nb01.log" 2>&1; tail -8 "$OUT/nb01.log"
+timeout 320 python3 tools/run_nb.py nbs/05_train.ipynb --flags gpu >"$OUT/nb05.log" 2>&1; tail -25 "$OUT/nb05.log"
 if grep -q "FAILED at cell .* (unflagged)" "$OUT/nb05.log"; then
   stamp "05_train failed before its GPU cell: the GPU cell alone"
-  (cd nbs && timeout 360 python3 -c "
+  (cd nbs && timeout 240 python3 -c "
 import json, torch
 cells = [''.join(c['source']) for c in json.load(open('05_train.ipynb'))['cells'] if c['cell_type'] == 'code' and ''.join(c['source']).startswith('#| gpu')]
 exec(cells[-1], {'torch': torch})") >"$OUT/nb05_gpu_cell.log" 2>&1
