@@ -46,7 +46,8 @@ def build(path: Path, layers: int):
     from transformers import GemmaConfig, GemmaForCausalLM, PreTrainedTokenizerFast
     cfg = GemmaConfig(**{**GEMMA_2B, 'num_hidden_layers': layers})
     torch.manual_seed(0)
-    model = GemmaForCausalLM._from_config(cfg, dtype=torch.bfloat16)
+    with torch.device('cuda' if torch.cuda.is_available() else 'cpu'):   # random init of 2.5 B weights: seconds on a GPU, minutes on a CPU
+        model = GemmaForCausalLM._from_config(cfg, dtype=torch.bfloat16)
     words = ['<pad>', '<eos>', '<bos>', '<unk>'] + [f'w{i}' for i in range(252)]
     raw = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token='<unk>')); raw.pre_tokenizer = pre_tokenizers.Whitespace()
     tok = PreTrainedTokenizerFast(tokenizer_object=raw, pad_token='<pad>', eos_token='<eos>', bos_token='<bos>', unk_token='<unk>')
@@ -210,6 +211,7 @@ def main():
     row('load: time (s)', 'load_s', 'load', '{:.1f}')
     if a.device == 'cuda':
         row('load + 1-token forward: peak GPU memory (GB)', 'peak_gpu_mb', 'load', '{:.2f}', 1024)
+        row('train: GPU memory after loading, readied for training (GB)', 'gpu_after_load_mb', 'train', '{:.2f}', 1024)
         row(f'train step, seq {a.seq}: peak GPU memory (GB)', 'peak_gpu_mb', 'train', '{:.2f}', 1024)
         row(f'train step, seq {a.seq}: time (s)', 'step_s', 'train', '{:.3f}')
         row(f'train: tokens/s', 'tok_per_s', 'train', '{:.0f}')

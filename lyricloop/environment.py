@@ -180,8 +180,7 @@ def load_model_and_tokenizer(model_id: str, load_in_4bit: bool = True, device: s
         else: warnings.warn(f"4-bit loading requested but {why}: loading in {str(dtype).replace('torch.', '')}, plain LoRA", stacklevel=2)
     kw = dict(dtype=dtype, trust_remote_code=False, use_safetensors=True)
     if attn_implementation: kw['attn_implementation'] = attn_implementation   # e.g. FlashAttention for packed training (see Training)
-    if quant is not None: kw['quantization_config'] = quant
-    if quant is not None and not sharded: kw['device_map'] = {'': torch.cuda.current_device() if device == 'cuda' else device}   # each process of a launched run on its own GPU; a sharded launch places the weights itself
+    if quant is not None: kw.update(quantization_config=quant, device_map={'': torch.cuda.current_device() if device == 'cuda' else device})   # each process of a launched run on its own GPU
     try:
         tok = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
         model = AutoModelForCausalLM.from_pretrained(path, **kw)
