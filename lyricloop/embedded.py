@@ -102,6 +102,7 @@ EMBEDDED_TRAINING = dict(data=dict(remap_share=1.0),   # every song into an even
                          model=dict(model_id=EMBEDDED, template='compact', load_in_4bit=False), lora=dict(r=16, lora_alpha=32, lora_dropout=0.0, target_modules=[*GEMMA_TARGET_MODULES, 'embed_tokens']),
                          training=dict(learning_rate=3e-3, per_device_train_batch_size=4, gradient_accumulation_steps=1, num_train_epochs=2,
                                        max_length=512, eval_steps=50, save_steps=50, logging_steps=10, warmup_steps=0.05,
+                                       optim='adamw_torch',   # in 4-bit too: 8-bit AdamW diverged on CUDA (see above)
                                        packing=False))  # packing: slower on CPU, see Training
 
 def embedded_config(**kw) -> LoopConfig:

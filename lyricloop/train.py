@@ -33,7 +33,8 @@ def sft_config(cfg: LoopConfig, output_dir, device: str, use_4bit: bool, progres
     from trl import SFTConfig
     t = cfg.training
     return SFTConfig(**{**dict(per_device_eval_batch_size=t.per_device_train_batch_size, log_level_replica='passive', ddp_find_unused_parameters=False), **t,
-        'optim': t.optim if use_4bit else 'adamw_torch', 'packing': t.packing if packing is None else packing, 'gradient_checkpointing': t.gradient_checkpointing and device == 'cuda',
+        'optim': t.optim if use_4bit and sharded_launch() != 'fsdp' else 'adamw_torch',   # bitsandbytes' 8-bit optimizers take no FSDP2 DTensors
+        'packing': t.packing if packing is None else packing, 'gradient_checkpointing': t.gradient_checkpointing and device == 'cuda',
         'bf16': device == 'cuda' and torch.cuda.is_bf16_supported(), 'use_cpu': device == 'cpu', 'output_dir': str(output_dir),
         'completion_only_loss': True, 'eval_strategy': 'steps', 'save_strategy': 'steps', 'report_to': [],
         'seed': cfg.seed, 'data_seed': cfg.seed, 'disable_tqdm': not progress, 'dataloader_num_workers': 0})

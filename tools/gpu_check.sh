@@ -1,7 +1,8 @@
 #!/bin/bash
 # The checks only a CUDA GPU can make, as one run on a lent GPU machine (no network there): run from the repository root
 # with the wheels of LyricLoop's Python dependencies that the machine lacks in .whl/ (pip download --python-version of
-# that machine) and deepspeed's source archive beside them. Writes its logs to $OUT (default /tmp/gpu_check).
+# that machine), deepspeed's source archive beside them, and bitsandbytes unpacked in .whl/bnb with only the CPU and the
+# machine's CUDA library (its wheel holds every CUDA and ROCm build, 43 MB of the 64 MB a call carries). Logs go to $OUT.
 #   1. bench/bench_qlora.py --device cuda: 4-bit NF4 QLoRA against bf16 LoRA on a Gemma-2b-shaped model, peak GPU memory and tokens/s;
 #   2. the notebooks as `nbdev_test --flags gpu` runs them (tools/run_nb.py, which also prints the GPU cells' output): Environment
 #      (4-bit on CUDA) and Training (the accelerate configurations, one process per GPU); if Training fails before its GPU
@@ -11,10 +12,10 @@ OUT=${OUT:-/tmp/gpu_check}; mkdir -p "$OUT"
 start=$(date +%s); stamp() { echo "[$(( $(date +%s) - start )) s] $*"; }
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl >"$OUT/install.log" 2>&1 \
   || { tail -20 "$OUT/install.log"; exit 1; }
-export PATH=/tmp/site/bin:$PATH PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 LYRICLOOP_HOME=/tmp/lyricloop-home HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+export PATH=/tmp/site/bin:$PATH PYTHONPATH=/tmp/site:$PWD/.whl/bnb:$PWD PYTHONUNBUFFERED=1 LYRICLOOP_HOME=/tmp/lyricloop-home HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 python3 -m pip install -q --no-index --no-deps --no-build-isolation --no-cache-dir -e . >>"$OUT/install.log" 2>&1 || { tail -20 "$OUT/install.log"; exit 1; }
 # deepspeed ships only a source archive: built in the background (no compiled ops; they are built when first used)
-( DS_BUILD_OPS=0 python3 -m pip install -q --no-index --no-deps --no-build-isolation --no-cache-dir --target /tmp/site-ds .whl/deepspeed-*.tar.gz \
+( DS_BUILD_OPS=0 timeout 200 python3 -m pip install -q --no-index --no-deps --no-build-isolation --no-cache-dir --target /tmp/site-ds .whl/deepspeed-*.tar.gz \
     >"$OUT/deepspeed_install.log" 2>&1; echo "rc $?" >>"$OUT/deepspeed_install.log" ) &
 ds=$!
 python3 -c "
@@ -23,7 +24,7 @@ print(torch.cuda.get_device_name(0), '· torch', torch.__version__, '·', ' · '
       ('transformers', 'peft', 'trl', 'accelerate', 'datasets', 'bitsandbytes', 'pyarrow', 'huggingface_hub', 'tokenizers')))
 from lyricloop.environment import hardware; print(hardware())" 2>&1 | tee "$OUT/versions.log"
 stamp "bench: QLoRA against LoRA, Gemma-2b shape"
-timeout 200 python3 bench/bench_qlora.py --device cuda --only load,train --steps 6 --seq 1024 --cache /tmp/bench 2>&1 | tee "$OUT/bench_qlora.log"
+timeout 150 python3 bench/bench_qlora.py --device cuda --only train --steps 6 --seq 1024 --cache /tmp/bench 2>&1 | tee "$OUT/bench_qlora.log"
 wait $ds; grep -q "rc 0" "$OUT/deepspeed_install.log" && export PYTHONPATH=$PYTHONPATH:/tmp/site-ds
 stamp "deepspeed install: $(tail -1 "$OUT/deepspeed_install.log")"
 stamp "notebooks, gpu flag"
