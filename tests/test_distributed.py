@@ -159,3 +159,50 @@ def test_accelerate_cpu_flag_starts_one_process_and_is_refused(setup, tmp_path):
     r = run(cmd, env=ENV, timeout=TIMEOUT)
     assert r.returncode != 0 and 'lyricloop train: error: accelerate launch --cpu started one process' in r.stderr, r.stderr   # accelerate exits 1
     assert not (tmp_path/'c').exists()
+
+FSDP_GATHER = r'''
+"Under torchrun on the CPU: shard a LoRA model with FSDP2 (`fully_shard`, gloo), gather its adapter with `_gathered_adapter`, save it from process 0."
+import os, sys, json, torch, torch.distributed as dist
+from types import SimpleNamespace
+from pathlib import Path
+dist.init_process_group('gloo')
+from torch.distributed.fsdp import fully_shard
+from peft import get_peft_model, LoraConfig
+from lyricloop.environment import load_model_and_tokenizer
+from lyricloop.train import _gathered_adapter, _save_adapter
+base, out = sys.argv[1], Path(sys.argv[2])
+model, tok = load_model_and_tokenizer(base, load_in_4bit=False, device='cpu')
+model = get_peft_model(model, LoraConfig(r=4, target_modules=['q_proj', 'v_proj'], task_type='CAUSAL_LM'))
+torch.manual_seed(0)
+with torch.no_grad():
+    for n, p in model.named_parameters():
+        if p.requires_grad: p.copy_(torch.randn_like(p))           # the same values in both processes (same seed)
+whole = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+assert _gathered_adapter(SimpleNamespace(is_deepspeed_enabled=False, model=model)) is None   # unsharded: nothing to gather
+for layer in model.base_model.model.model.layers: fully_shard(layer)
+fully_shard(model)
+shard = next(p for p in model.parameters() if p.requires_grad)
+gathered = _gathered_adapter(SimpleNamespace(is_deepspeed_enabled=False, model=model))   # every process takes part in the all-gather
+local = shard.to_local().shape[0]
+if dist.get_rank() == 0:
+    assert gathered.keys() == whole.keys()
+    gap = max(float((gathered[k] - whole[k]).abs().max()) for k in whole)
+    _save_adapter(model, tok, out/'adapter', out, gathered)
+    from peft import PeftModel
+    fresh, _ = load_model_and_tokenizer(base, load_in_4bit=False, device='cpu')
+    saved = {n: p for n, p in PeftModel.from_pretrained(fresh, out/'adapter').named_parameters() if 'lora_' in n}
+    saved_gap = max(float((saved[k] - whole[k]).abs().max()) for k in whole)
+    print(json.dumps(dict(world=dist.get_world_size(), tensors=len(whole), local_rows=local, full_rows=shard.shape[0], gap=gap, saved_gap=saved_gap)))
+dist.destroy_process_group()
+'''
+
+def test_adapter_gathered_from_fsdp_shards(pipeline_run, tmp_path):
+    """FSDP2 (torch's `fully_shard`, gloo, 2 CPU processes) holds half of each LoRA weight per process; `_gathered_adapter` rebuilds them whole
+    in every process, and the adapter process 0 saves from them loads back with the same weights (FSDP launches through accelerate fail
+    on a GPU for another reason, see Training: this is the part of them that runs here)."""
+    (tmp_path/'gather.py').write_text(FSDP_GATHER)
+    r = run([tool('python'), '-m', 'torch.distributed.run', '--nproc_per_node', '2', '--master_port', str(free_port()), str(tmp_path/'gather.py'),
+             str(pipeline_run['base']), str(tmp_path/'out')], check=True, env=ENV, timeout=TIMEOUT)
+    res = json.loads([l for l in r.stdout.splitlines() if l.startswith('{')][-1])
+    assert res['world'] == 2 and res['local_rows'] * 2 == res['full_rows'] and res['tensors'] == 16, res   # really sharded
+    assert res['gap'] == 0.0 and res['saved_gap'] == 0.0, res
