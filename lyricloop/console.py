@@ -12,18 +12,10 @@ def _leave(signum, frame):
     "^C while the CLI loads: nothing is written yet, so leave at once with one line."
     os.write(2, b"lyricloop: interrupted\n"); os._exit(130)
 
-def _unraisable(u):
-    "A ^C that lands where Python can only print it (an import-lock callback, a `__del__`) is noted all the same (Config's `interrupt_handler`): no traceback for it."
-    if not isinstance(u.exc_value, KeyboardInterrupt): sys.__unraisablehook__(u)
-
-def _start():
-    "The command starts: a ^C is a noted `KeyboardInterrupt` again, so that the command cleans up after it."
-    from lyricloop.config import interrupt_handler
-    signal.signal(signal.SIGINT, interrupt_handler); sys.unraisablehook = _unraisable
-
 def run_cli():
     "Run `lyricloop.cli.main` and exit with its status; ^C before the command starts (the CLI loading, its arguments read) exits at once with status 130 and one line."
     ours = signal.getsignal(signal.SIGINT) is signal.default_int_handler
     if ours: signal.signal(signal.SIGINT, _leave)
     from lyricloop.cli import main
-    sys.exit(main(on_start=_start if ours else None))
+    start = (lambda: signal.signal(signal.SIGINT, signal.default_int_handler)) if ours else None   # a command cleans up after a ^C
+    sys.exit(main(on_start=start))
