@@ -12,7 +12,7 @@ from .config import LyricLoopError, EMBEDDED
 
 # %% auto #0
 __all__ = ['PAD', 'detect_device', 'pick_dtype', 'can_load_4bit', 'bnb_config', 'Hardware', 'hardware', 'ensure_pad_token',
-           'resolve_model_path', 'sharded_launch', 'load_model_and_tokenizer']
+           'resolve_model_path', 'sharded_launch', 'load_model_and_tokenizer', 'untie_output_head']
 
 # %% ../nbs/01_environment.ipynb #7db7de69
 def detect_device() -> str:
@@ -193,5 +193,16 @@ def load_model_and_tokenizer(model_id: str, load_in_4bit: bool = True, device: s
         with warnings.catch_warnings():  # peft still calls transformers' pre-v6 names for activation checkpointing
             warnings.filterwarnings('ignore', r'`(gradient_checkpointing_enable|is_gradient_checkpointing)` is deprecated', FutureWarning)
             model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=True, gradient_checkpointing_kwargs={'use_reentrant': False})
+    if for_training and sharded == 'fsdp': untie_output_head(model)   # a tied head and embedding share one FSDP unit (below)
     model.loaded_in_4bit = quant is not None
     return model, tok
+
+# %% ../nbs/01_environment.ipynb #bf12a8d7
+def untie_output_head(model) -> bool:
+    "Give `model`'s output head a frozen copy of the weight it shares with the input embedding (for FSDP, above); True if they were tied."
+    head, emb = model.get_output_embeddings(), model.get_input_embeddings()
+    if head is None or emb is None or head.weight is not emb.weight: return False
+    head.weight = torch.nn.Parameter(head.weight.detach().clone(), requires_grad=False)
+    for c in {id(c): c for c in (model.config, model.config.get_text_config())}.values():
+        c.tie_word_embeddings = False   # else `tie_weights()`, which accelerate calls while it shards, ties them again
+    return True

@@ -263,7 +263,7 @@ def _gathered_adapter(trainer) -> dict | None:
 def _save_adapter(model, tok, dest: Path, run_root: Path, state_dict: dict | None = None):
     "Write the LoRA adapter (safetensors) and tokenizer to `dest` atomically, its base recorded relative to the run if inside it."
     tmp = temp_sibling(dest)
-    model.save_pretrained(tmp, safe_serialization=True, state_dict=state_dict)
+    model.save_pretrained(tmp, safe_serialization=True, state_dict=state_dict, save_embedding_layers=False)   # the frozen embedding is the base's: every launch saves only what it trained
     tok.save_pretrained(tmp)
     ac = json.loads((tmp/'adapter_config.json').read_text())
     ac['base_model_name_or_path'] = _portable_base(ac.get('base_model_name_or_path') or '', run_root)

@@ -198,8 +198,8 @@ dist.destroy_process_group()
 
 def test_adapter_gathered_from_fsdp_shards(pipeline_run, tmp_path):
     """FSDP2 (torch's `fully_shard`, gloo, 2 CPU processes) holds half of each LoRA weight per process; `_gathered_adapter` rebuilds them whole
-    in every process, and the adapter process 0 saves from them loads back with the same weights (FSDP launches through accelerate fail
-    on a GPU for another reason, see Training: this is the part of them that runs here)."""
+    in every process, and the adapter process 0 saves from them loads back with the same weights (accelerate's FSDP launch itself
+    needs GPUs: Training's `gpu` cell runs it; this is the part of it that runs here)."""
     (tmp_path/'gather.py').write_text(FSDP_GATHER)
     r = run([tool('python'), '-m', 'torch.distributed.run', '--nproc_per_node', '2', '--master_port', str(free_port()), str(tmp_path/'gather.py'),
              str(pipeline_run['base']), str(tmp_path/'out')], check=True, env=ENV, timeout=TIMEOUT)
