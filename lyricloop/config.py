@@ -11,12 +11,24 @@ from fastcore.basics import patch, AttrDict
 
 # %% auto #0
 __all__ = ['DEFAULT_TAG_TO_GENRE', 'EDM_ARTISTS', 'SAMPLE_EDM_ARTISTS', 'DEFAULT_GENRE_ARTISTS', 'EMBEDDED', 'TEMPLATES',
-           'GEMMA_TARGET_MODULES', 'LORA', 'TRAINING', 'GENERATION', 'LyricLoopError', 'DataConfig', 'ModelConfig',
-           'LoopConfig', 'read_json', 'RunDir']
+           'GEMMA_TARGET_MODULES', 'LORA', 'TRAINING', 'GENERATION', 'LyricLoopError', 'interrupt_handler',
+           'check_interrupt', 'DataConfig', 'ModelConfig', 'LoopConfig', 'read_json', 'RunDir']
 
 # %% ../nbs/00_config.ipynb #527f05af
 class LyricLoopError(ValueError):
     "An input error with a message meant for the user."
+
+# %% ../nbs/00_config.ipynb #c0f28a02
+_interrupts = []   # the ^C `interrupt_handler` has seen in this process
+
+def interrupt_handler(signum, frame):
+    "SIGINT handler for a running command: note the ^C, then raise `KeyboardInterrupt` as Python's own handler does."
+    _interrupts.append(signum)
+    raise KeyboardInterrupt
+
+def check_interrupt():
+    "Raise `KeyboardInterrupt` if `interrupt_handler` saw a ^C, even one whose exception a library swallowed."
+    if _interrupts: raise KeyboardInterrupt
 
 # %% ../nbs/00_config.ipynb #d5077a93
 DEFAULT_TAG_TO_GENRE = {'pop': 'Pop', 'rap': 'Rap', 'rock': 'Rock', 'rb': 'R&B', 'country': 'Country'}

@@ -8,7 +8,7 @@ import hashlib, json, math, os, shutil, sys, tempfile, time, warnings
 from collections import Counter
 from pathlib import Path
 import pyarrow as pa
-from .config import LoopConfig, LyricLoopError
+from .config import LoopConfig, LyricLoopError, check_interrupt
 from .sections import FALLBACK_SECTION, normalize_section
 from .clean import RECORD_SCHEMA
 from .corpus import csv_files
@@ -56,8 +56,11 @@ def check_out_dir(out, flag: str = '--out') -> Path:
     p = Path(out)
     near = next(a for a in (p, *p.parents) if a.exists())
     if not near.is_dir(): raise LyricLoopError(f"{flag} {p}: {near} is a file, not a folder")
-    try: os.rmdir(tempfile.mkdtemp(prefix='.lyricloop-probe-', dir=near))   # the one sure test: write there
+    probe = near/f'.lyricloop-probe-{os.getpid()}-{time.time_ns()}'
+    try: probe.mkdir(); probe.rmdir()   # the one sure test: write there
     except OSError as e: raise LyricLoopError(f"{flag} {p}: cannot write in {near} ({e.strerror})") from None
+    finally:                            # a ^C between the two: the probe goes all the same
+        if probe.exists(): probe.rmdir()
     return p
 
 def _alive(pid: int) -> bool:
@@ -76,7 +79,9 @@ def temp_sibling(out: Path) -> Path:
     return Path(tempfile.mkdtemp(prefix=f'.{out.name}.tmp-{os.getpid()}-', dir=out.parent))
 
 def publish_dir(tmp: Path, out: Path):
-    "Move the finished temp folder `tmp` (a sibling of `out`) to `out`, replacing an old one only now: two renames, never a half-written `out`."
+    "Move the finished temp folder `tmp` (a sibling of `out`) to `out`, replacing an old one only now: two renames, never a half-written `out`; after a ^C (even one a library swallowed, see `check_interrupt`) `tmp` is removed instead."
+    try: check_interrupt()
+    except KeyboardInterrupt: shutil.rmtree(tmp, ignore_errors=True); raise
     if out.exists():
         old = out.with_name(f'.{out.name}.old-{time.time_ns()}')
         out.rename(old); tmp.rename(out); shutil.rmtree(old)
@@ -133,8 +138,8 @@ def prepare_dataset(csv_path, out, cfg: LoopConfig | None = None, overwrite: boo
     cfg = cfg or LoopConfig()
     out = Path(out)
     csv_files(csv_path)   # a missing file fails before anything is written
-    tmp = _atomic_dir(out, overwrite)
     try:
+        tmp = _atomic_dir(out, overwrite)
         t0 = time.time()
         d = cfg.data
         k = min(d.max_per_genre, math.ceil(d.per_genre * 1.25) + 10) if d.per_genre else d.max_per_genre
@@ -155,7 +160,7 @@ def prepare_dataset(csv_path, out, cfg: LoopConfig | None = None, overwrite: boo
         cfg.save(tmp/'config.json')
         publish_dir(tmp, out)
     except BaseException as e:
-        shutil.rmtree(tmp, ignore_errors=True)
+        for t in out.parent.glob(f'.{out.name}.tmp-{os.getpid()}-*'): shutil.rmtree(t, ignore_errors=True)   # ours, even one a ^C left unnamed
         if isinstance(e, OSError) and not isinstance(e, FileNotFoundError):   # disk full, I/O error: one line, and `out` as it was
             raise LyricLoopError(f"{out}: could not be written ({e.strerror or e}); nothing was changed there") from None
         raise

@@ -11,7 +11,7 @@ from collections import Counter
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from .config import LoopConfig, LyricLoopError
+from .config import LoopConfig, LyricLoopError, check_interrupt
 from .clean import GENIUS_COLUMNS, REQUIRED_COLUMNS, RECORD_SCHEMA, prepare_row
 from .progress import progress_bar
 from .corpus import csv_files, read_header, iter_batches, row_lines, Prefetch, plan_pieces, default_workers, deal_pieces
@@ -171,7 +171,7 @@ def _scan(pieces, headers: dict, cfg: LoopConfig, k: int, seen) -> GenreSampler:
     for path, start, end in pieces:
         bad, rows = [], 0
         for b in Prefetch(iter_batches(path, s.columns(headers[path]), start, end, headers[path], bad)):
-            s.add(b); seen(b.num_rows); rows += b.num_rows
+            check_interrupt(); s.add(b); seen(b.num_rows); rows += b.num_rows
         s.stats['pieces'].append((str(path), start, rows + len(bad), bad))
         s.stats['skipped']['undecodable'] += len(bad); s.stats['rows_scanned'] += len(bad)
     s.compact()
@@ -235,7 +235,7 @@ def _scan_worker(conn, pieces, headers: dict, cfg: LoopConfig, k: int):
         conn.send(('cleaned', {g: _pack([prepare_row(r, g, cfg) for r in s.keep[g].table.take(pa.array(pos, pa.int64())).to_pylist()])
                                for g, pos in wanted.items() if pos}, peak_rss_mb()))
     except pa.ArrowInvalid as e: conn.send(('bad cut', str(e)))
-    except BaseException as e: conn.send(('error', f'{type(e).__name__}: {e}', e if isinstance(e, LyricLoopError) else None))
+    except BaseException as e: conn.send(('error', f'{type(e).__name__}: {e}', e if isinstance(e, (LyricLoopError, KeyboardInterrupt)) else None))
     finally: conn.close()
 
 def _gather(conns: list, bar) -> list:
