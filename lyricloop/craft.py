@@ -15,7 +15,7 @@ __all__ = ['LETTERS', 'SCHEMES', 'MAX_SCHEME', 'MAX_SYLLABLES', 'STOPWORDS', 'EN
            'syllables', 'line_syllables', 'rhyme_key', 'rhymes', 'rhyme_letters', 'rhyme_density', 'parse_scheme',
            'parse_syllables', 'CraftSpec', 'craft_spec', 'map_without_craft', 'parse_craft_map', 'rhyme_pairs',
            'craft_check', 'section_craft', 'craft_profile', 'genre_craft', 'theme_words', 'theme_hook',
-           'theme_in_hooks', 'annotate', 'mark_song', 'lexicon_counts', 'Lexicon', 'run_craft']
+           'theme_in_hooks', 'annotate', 'mark_song', 'lexicon_counts', 'Lexicon', 'genre_lexicons', 'run_craft']
 
 # %% ../nbs/00c_craft.ipynb #6f0f083d
 _VOWELS = re.compile(r'[aeiouy]+')
@@ -301,6 +301,13 @@ class Lexicon:
 
     def __len__(self): return len(self.words)
 
+def genre_lexicons(records, min_count: int = 2) -> dict:
+    "Per genre, `lexicon_counts` of that genre's records alone."
+    by = defaultdict(list)
+    for r in records: by[r['genre']].append(r)
+    return {g: lexicon_counts(rs, min_count) for g, rs in by.items()}
+
 def run_craft(records) -> dict:
-    "What a run keeps for craft: the genre defaults (`craft_profile`) and the lexicon of its training lyrics."
-    return dict(profile=craft_profile(records), lexicon=lexicon_counts(records))
+    "What a run keeps for craft: the genre defaults (`craft_profile`), the lexicon of its training lyrics and each genre's own (`lexicons`)."
+    records = list(records)
+    return dict(profile=craft_profile(records), lexicon=lexicon_counts(records), lexicons=genre_lexicons(records))

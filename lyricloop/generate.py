@@ -16,10 +16,11 @@ from .prompts import build_prompt
 from .sections import section_headers, parse_sections, song_map
 
 # %% auto #0
-__all__ = ['NEG', 'OVERFLOW', 'ZONE', 'FREE_UNTIL', 'LEAD_INS', 'MAX_END_WORDS', 'END', 'DETERMINERS', 'DEFAULT_CRAFT',
-           'MAX_SECTION_TOKENS', 'Song', 'format_song', 'TokenTable', 'SongPlan', 'song_plan', 'SongMapProcessor',
-           'RowSampler', 'EndingTrie', 'LineCraft', 'vocab_lexicon', 'choose_hook', 'CallbackStreamer', 'check_request',
-           'run_genres', 'check_run', 'run_base', 'SongRequest', 'LyricGenerator', 'LineProcessor', 'critique']
+__all__ = ['NEG', 'OVERFLOW', 'ZONE', 'FREE_UNTIL', 'LEAD_INS', 'MAX_END_WORDS', 'MIN_GENRE_ENDS', 'END', 'DETERMINERS',
+           'DEFAULT_CRAFT', 'MAX_SECTION_TOKENS', 'Song', 'format_song', 'TokenTable', 'SongPlan', 'song_plan',
+           'SongMapProcessor', 'RowSampler', 'EndingTrie', 'LineCraft', 'vocab_lexicon', 'choose_hook',
+           'CallbackStreamer', 'check_request', 'run_genres', 'check_run', 'run_base', 'SongRequest', 'LyricGenerator',
+           'LineProcessor', 'critique']
 
 # %% ../nbs/06_generate.ipynb #d0faf83e
 from .craft import annotate, mark_song, CraftSpec
@@ -235,6 +236,7 @@ ZONE = 4             # syllables still to go at which a line's ending may be cho
 FREE_UNTIL = 3       # ... while the model may still write words of its own down to this many
 LEAD_INS = ('the', 'my', 'your', 'our', 'in the', 'on the', 'to the', 'of the', 'in my', 'and the', 'all the', 'for the', 'like the', 'with me')
 MAX_END_WORDS = 400  # end-word candidates offered for a line (most frequent first)
+MIN_GENRE_ENDS = 4   # fewer of the genre's words than this fit a line: the corpus lexicon's join them
 END = -1             # trie key marking a complete ending
 DETERMINERS = frozenset('the a an my your our his her their this that'.split())
 
@@ -274,8 +276,8 @@ class EndingTrie:
 # %% ../nbs/06_generate.ipynb #c4af0005
 class LineCraft:
     "One song's craft while it is written: per section a `CraftSpec`; the current line, rhyme keys, used end words, the ending being spelled."
-    def __init__(self, specs: list, lexicon: Lexicon, endings: EndingTrie, hook: str | None = None, hook_secs=()):
-        self.specs, self.lex, self.endings, self.hook, self.hook_secs = specs, lexicon, endings, hook, set(hook_secs)
+    def __init__(self, specs: list, lexicon: Lexicon, endings: EndingTrie, hook: str | None = None, hook_secs=(), more: Lexicon | None = None):
+        self.specs, self.lex, self.endings, self.hook, self.hook_secs, self.more = specs, lexicon, endings, hook, set(hook_secs), more
         self.sec, self.seen, self.used, self.offered = -1, 0, set(), None
         self._new_section()
 
@@ -322,16 +324,27 @@ class LineCraft:
         if getattr(self, '_ends', (None,))[0] != key: self._ends = (key, self._end_words(i))
         return self._ends[1]
 
+    def _choices(self, pick) -> list:
+        "`pick(lexicon)` of the genre's lexicon; where it offers fewer than `MIN_GENRE_ENDS` words, the corpus lexicon's others after them."
+        ws = list(pick(self.lex))
+        if self.more is not None and len(ws) < MIN_GENRE_ENDS: ws += [w for w in pick(self.more) if w not in set(ws)]
+        return ws[:MAX_END_WORDS]
+
     def _end_words(self, i: int) -> tuple:
-        spec, lex = self.spec, self.lex
+        spec = self.spec
         if i == 0 and self.hook and self.sec in self.hook_secs: return (self.hook,)
         g = spec.group(i)
         fresh = lambda ws: [w for w in ws if w not in self.used]
         if g is not None and g in self.keys:
-            return tuple(fresh(lex.rhyming(self.keys[g]))[:MAX_END_WORDS] or lex.rhyming(self.keys[g])[:MAX_END_WORDS] or lex.words[:MAX_END_WORDS])
-        if g is None: return tuple(fresh(lex.words)[:MAX_END_WORDS])
+            key = self.keys[g]
+            return tuple(self._choices(lambda lex: fresh(lex.rhyming(key))) or self._choices(lambda lex: lex.rhyming(key)) or self.lex.words[:MAX_END_WORDS])
+        if g is None: return tuple(self._choices(lambda lex: fresh(lex.words)))
         need = spec.rhyme[i % len(spec.rhyme) + 1:].count(g[1])                 # later lines of this stanza rhyming with this one
-        return tuple([w for w in fresh(lex.words) if len(fresh(lex.rhyming(w))) >= need][:MAX_END_WORDS] or fresh(lex.words)[:MAX_END_WORDS])
+        return tuple(self._choices(lambda lex: [w for w in fresh(lex.words) if len(fresh(lex.rhyming(w))) >= need]) or self._choices(lambda lex: fresh(lex.words)))
+
+    def knows(self, word: str) -> bool:
+        "Whether `word` is in the genre's lexicon or the corpus's."
+        return word in self.lex.count or (self.more is not None and word in self.more.count)
 
     def allowed(self, table: TokenTable) -> list | None:
         "The ids the next token may be (None: any but a line end)."
@@ -348,7 +361,7 @@ class LineCraft:
         self.offered = self.endings.trie(self.end_words(i), max(r, 0), start, leads)
         ids = [k for k in self.offered if k != END]
         w = line.split()[-1].lower() if line.split() else ''
-        if line and line[-1].isalpha() and r >= 1 and len(w) < 12 and not (_phones(w) or w in self.lex.count):
+        if line and line[-1].isalpha() and r >= 1 and len(w) < 12 and not (_phones(w) or self.knows(w)):
             ids += table.continues_ids                                      # a word still being spelled
         if (r >= FREE_UNTIL and not hook_line) or (self.endings.miss.get(id(self.offered)) and r >= 2):
             return ids + table.word_ids                                        # the model may still write a word of its own here
@@ -445,7 +458,8 @@ class LyricGenerator:
         self.cfg, self.section_tokens = defaults or LoopConfig(), dict(section_tokens or {})
         self.craft_profile = (craft or {}).get('profile', {})           # the genres' craft defaults, from the run's training songs
         self.craft_prompt = craft is not None                            # the run was trained with craft in its prompts
-        self.lexicon = Lexicon(craft['lexicon']) if craft and craft.get('lexicon') else vocab_lexicon(tok)
+        self.lexicon = Lexicon(craft['lexicon']) if craft and craft.get('lexicon') else vocab_lexicon(tok)   # all genres': junk is judged by it
+        self.genre_counts, self._genre_lex = (craft or {}).get('lexicons') or {}, {}    # each genre's own end words (runs before them: none)
         self.endings = EndingTrie(tok)
         vocab = tok.get_vocab()
         self.end_id = vocab.get('<end_of_turn>', tok.eos_token_id)       # Gemma's chat turn end: the end of a song
@@ -478,9 +492,20 @@ class LyricGenerator:
         "Validate a genre and song map; clear errors for bad ones."
         return check_request(self.genres, genre, song_map)
 
+    def end_lexicons(self, genre: str) -> tuple:
+        "The lexicon a `genre` song's lines end on — its genre's own — and the corpus lexicon it falls back on (the corpus's alone, None, for a run that kept no genre lexicons)."
+        if not self.genre_counts.get(genre): return self.lexicon, None
+        if genre not in self._genre_lex: self._genre_lex[genre] = Lexicon(self.genre_counts[genre])
+        return self._genre_lex[genre], self.lexicon
+
+    def line_craft(self, genre: str, specs: list, requested: list, theme: str | None) -> LineCraft:
+        "The `LineCraft` of one song: its genre's end words, falling back on the corpus's, and its hook in its hook sections."
+        lex, more = self.end_lexicons(genre)
+        return LineCraft(specs, lex, self.endings, choose_hook(theme, lex), [k for k, s in enumerate(requested) if s in HOOK_SECTIONS], more)
+
     def prompt_ids(self, genre: str, song_map: list, theme: str | None, craft: list | None = None) -> list:
         "Token ids of the chat prompt for one song, ending where the model's turn begins (with its craft if the run learned it)."
-        c = dict(craft=craft, hook=choose_hook(theme, self.lexicon)) if craft and self.craft_prompt else {}
+        c = dict(craft=craft, hook=choose_hook(theme, self.end_lexicons(genre)[0])) if craft and self.craft_prompt else {}
         msgs = [dict(role='user', content=build_prompt(genre, song_map, theme=theme, template=self.template, **c))]
         return self.tok.apply_chat_template(msgs, add_generation_prompt=True, tokenize=True)['input_ids']
 
@@ -538,8 +563,7 @@ def _write(self: LyricGenerator, batch, mode, samp, extra, max_new_tokens, budge
     overflow = OVERFLOW * (3 if crafted else 1)          # room for a stanza to close
     need = max(sum(len(h) + b + overflow + 2 for h, b in zip(p.headers, p.budgets)) + 2 for p in plans)   # + newline, blank line; + end
     limit = min(need, max_new_tokens) if mode == 'free' and max_new_tokens else need
-    lines = [LineCraft(specs, self.lexicon, self.endings, choose_hook(r.theme, self.lexicon),
-                       [k for k, s in enumerate(requested) if s in HOOK_SECTIONS]) if specs else None for r, _, requested, specs in batch]
+    lines = [self.line_craft(genre, specs, requested, r.theme) if specs else None for r, genre, requested, specs in batch]   # each song its genre's end words
     procs = [SongMapProcessor(self.table, plans, L, overflow, lines if crafted else None)] if mode == 'constrained' else []
     procs.append(RowSampler([r.seed for r, *_ in batch], self.table.never, **{k: v for k, v in samp.items() if k != 'repetition_penalty'}))
     gc = GenerationConfig(**{**extra, 'do_sample': False, 'max_new_tokens': limit, 'repetition_penalty': samp['repetition_penalty'],
@@ -619,8 +643,6 @@ def revise(self: LyricGenerator, song: Song, n: int = 4, temperature: float | No
     first, copy_of = {}, []
     for k, s in enumerate(song.requested):      # a repeat whose lines are its first's (reuse_repeats) is rebuilt from it
         copy_of.append(first[s] if s in first and secs[first[s]] == secs[k] else None); first.setdefault(s, k)
-    hook = choose_hook(song.theme, self.lexicon)
-    hook_secs = [k for k, s in enumerate(song.requested) if s in HOOK_SECTIONS]
     samp = _sampling(self.cfg.generation, temperature=temperature)
     revised = list(song.revised)
     for k, (lines, spec) in enumerate(zip(secs, specs)):
@@ -632,7 +654,7 @@ def revise(self: LyricGenerator, song: Song, n: int = 4, temperature: float | No
             ctx = self.prompt_ids(song.genre, song.requested, song.theme, specs) + self.tok.encode(text, add_special_tokens=False)
             crafts = []
             for _ in range(n):
-                c = LineCraft(specs, self.lexicon, self.endings, hook, hook_secs)
+                c = self.line_craft(song.genre, specs, song.requested, song.theme)
                 c.sec, c.seen = k, 0
                 c.used = {last_word(l) for ls in secs for l in ls} - {last_word(lines[i])}
                 for l in lines[:i]: c.line = l; c._close_line()
