@@ -327,7 +327,8 @@ class LineCraft:
     def _choices(self, pick) -> list:
         "`pick(lexicon)` of the genre's lexicon; where it offers fewer than `MIN_GENRE_ENDS` words, the corpus lexicon's others after them."
         ws = list(pick(self.lex))
-        if self.more is not None and len(ws) < MIN_GENRE_ENDS: ws += [w for w in pick(self.more) if w not in set(ws)]
+        if self.more is not None and len(ws) < MIN_GENRE_ENDS:
+            have = set(ws); ws += [w for w in pick(self.more) if w not in have]
         return ws[:MAX_END_WORDS]
 
     def _end_words(self, i: int) -> tuple:
