@@ -17,8 +17,8 @@ from .sections import section_headers, parse_sections, song_map
 
 # %% auto #0
 __all__ = ['NEG', 'OVERFLOW', 'ZONE', 'FREE_UNTIL', 'LEAD_INS', 'MAX_END_WORDS', 'MIN_GENRE_ENDS', 'END', 'DETERMINERS',
-           'DEFAULT_CRAFT', 'MAX_SECTION_TOKENS', 'Song', 'format_song', 'TokenTable', 'SongPlan', 'song_plan',
-           'SongMapProcessor', 'RowSampler', 'EndingTrie', 'LineCraft', 'vocab_lexicon', 'choose_hook',
+           'S_CONTRACTS', 'DEFAULT_CRAFT', 'MAX_SECTION_TOKENS', 'Song', 'format_song', 'TokenTable', 'SongPlan',
+           'song_plan', 'SongMapProcessor', 'RowSampler', 'EndingTrie', 'LineCraft', 'vocab_lexicon', 'choose_hook',
            'CallbackStreamer', 'check_request', 'run_genres', 'check_run', 'run_base', 'SongRequest', 'LyricGenerator',
            'LineProcessor', 'critique']
 
@@ -98,6 +98,9 @@ class TokenTable:
         pre = tok.decode([ref])                                                      # so a leading space shows (SentencePiece drops it alone)
         self.pieces = [p[len(pre):] if p.startswith(pre) else t for p, t in zip(tok.batch_decode([[ref, i] for i in range(len(tok))]), text)]
         self.continues_ids = [i for i, p in enumerate(self.pieces) if re.fullmatch(r"[a-z']+", p)]   # tokens that go on spelling a word
+        self.clitic = torch.tensor([bool(re.fullmatch(r"'(s|m|re|ll|ve|d|t)|n't", p)) for p in self.pieces])   # ... a contraction's end
+        self.clitic_ids = self.clitic.nonzero().flatten().tolist()
+        self.line_opener = torch.tensor([bool(re.fullmatch(r"[A-Z][A-Za-z']*", p)) for p in self.pieces])       # a capitalised word with no space: a line's first
         inline = ~(self.ends_line | self.mid_line | self.never | self.opens_header)
         self.word_ids = [i for i in inline.nonzero().flatten().tolist() if re.fullmatch(r" [A-Za-z'].*|[,!?.;:-]+", self.pieces[i])]   # a new word or a mark
 
@@ -239,6 +242,7 @@ MAX_END_WORDS = 400  # end-word candidates offered for a line (most frequent fir
 MIN_GENRE_ENDS = 4   # fewer of the genre's words than this fit a line: the corpus lexicon's join them
 END = -1             # trie key marking a complete ending
 DETERMINERS = frozenset('the a an my your our his her their this that'.split())
+S_CONTRACTS = frozenset("it that what let he she there here who where how".split())   # words whose "'s" is "is" or "us" (after others a possessive, which the model reaches for to dodge its ending)
 
 class EndingTrie:
     "Token-id tries of line endings — an optional lead-in and an end word — with a given number of syllables, for one tokenizer."
@@ -344,8 +348,8 @@ class LineCraft:
         return tuple(self._choices(lambda lex: [w for w in fresh(lex.words) if len(fresh(lex.rhyming(w))) >= need]) or self._choices(lambda lex: fresh(lex.words)))
 
     def knows(self, word: str) -> bool:
-        "Whether `word` is in the genre's lexicon or the corpus's."
-        return word in self.lex.count or (self.more is not None and word in self.more.count)
+        "Whether `word` is in the genre's lexicon, the corpus's or the CMU dictionary."
+        return word in self.lex.count or (self.more is not None and word in self.more.count) or bool(_phones(word))
 
     def allowed(self, table: TokenTable) -> list | None:
         "The ids the next token may be (None: any but a line end)."
@@ -355,16 +359,18 @@ class LineCraft:
         target = self.spec.target(i) or 8
         r = target - line_syllables(line)
         hook_line = i == 0 and self.hook and self.sec in self.hook_secs
-        zone = max(line_syllables(l) for l in LEAD_INS) + syllables(self.hook) if hook_line else ZONE   # the hook: reachable exactly
-        if r > zone: return None
+        longer = syllables(self.hook) - 1 if hook_line else 0       # a hook of several syllables: its zone starts that much earlier
+        if r > ZONE + longer: return None
         start, ws = not line.strip(), words(line)
         leads = not ws or ws[-1] not in DETERMINERS                 # no lead-in after "the", "my"…: the end word itself
         self.offered = self.endings.trie(self.end_words(i), max(r, 0), start, leads)
         ids = [k for k in self.offered if k != END]
         w = line.split()[-1].lower() if line.split() else ''
-        if line and line[-1].isalpha() and r >= 1 and len(w) < 12 and not (_phones(w) or self.knows(w)):
-            ids += table.continues_ids                                      # a word still being spelled
-        if (r >= FREE_UNTIL and not hook_line) or (self.endings.miss.get(id(self.offered)) and r >= 2):
+        if line and line[-1].isalpha():
+            ids += [k for k in table.clitic_ids if "'" not in w and self.knows(w + table.pieces[k])   # "I" → "I'm", "don" → "don't": a word still
+                    and (table.pieces[k] != "'s" or w in S_CONTRACTS)]                                  # ("'s": "it's", not "morning's")
+            if r >= 1 and len(w) < 12 and not self.knows(w): ids += table.continues_ids   # a word still being spelled
+        if r >= FREE_UNTIL + longer or (self.endings.miss.get(id(self.offered)) and r >= 2):
             return ids + table.word_ids                                        # the model may still write a word of its own here
         return ids or [table.newline_id]
 
@@ -372,7 +378,10 @@ class LineCraft:
         "Mask `row` to what this line may do next (`keep`: an id left as it is, the next header at a line start)."
         ids = self.allowed(table)
         kept = row[keep].clone() if keep is not None else None
-        if ids is None: row[table.fit(table.ends_line, row.shape[0], row.device)] = NEG
+        if ids is None:
+            row[table.fit(table.ends_line, row.shape[0], row.device)] = NEG
+            glued = self.line and not self.line[-1].isspace()           # mid-line, a capitalised piece with no space before it ("paidWe") ...
+            row[table.fit(table.line_opener if glued else table.clitic, row.shape[0], row.device)] = NEG   # ... and at a line start "'re" are never right
         else:
             allow = torch.zeros(row.shape[0], dtype=torch.bool, device=row.device); allow[ids] = True
             row[~allow] = NEG

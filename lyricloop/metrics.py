@@ -116,10 +116,11 @@ def junk_line(line: str, vocab: set) -> bool:
     ws = words(line)
     return not any(len(w.replace("'", '')) >= 2 for w in ws) or any(w not in vocab for w in ws)
 
-def junk_rate(texts, vocab: set) -> float | None:
-    "Share of the lyric lines of `texts` that are junk (None if there is no lyric line)."
-    lines = [l for t in texts for l in _lyric_lines(t)]
-    return sum(junk_line(l, vocab) for l in lines) / len(lines) if lines else None
+def junk_rate(texts, vocab: set, themes=None) -> float | None:
+    "Share of the lyric lines of `texts` that are junk (None if there is no lyric line); `themes`, one per text: its words are known in that text."
+    known = [vocab | set(words(t or '')) for t in themes] if themes is not None else [vocab] * len(texts)
+    junk = [junk_line(l, v) for t, v in zip(texts, known) for l in _lyric_lines(t)]
+    return sum(junk) / len(junk) if junk else None
 
 # %% ../nbs/07_metrics.ipynb #d8a0f5f3
 def shared_line_rate(groups) -> float | None:
@@ -276,7 +277,7 @@ def _mode_metrics(songs: list, clf, vocab: set, genres: list) -> dict:
     summary = {k: spread(r.get(k) for r in rows) for k in ('exact_map', 'map_similarity', 'rhyme_density', 'distinct_2', 'eos_rate')}
     return dict(genre=genre_fidelity([s.genre for s in songs], pred, genres), summary=summary, craft=craft_rates(counts),
                 craft_per_genre={g: craft_rates([c for c, s in zip(counts, songs) if s.genre == g]) for g in genres},
-                junk_rate=junk_rate([s.text for s in songs], vocab), shared_line_rate=shared_line_rate(groups),
+                junk_rate=junk_rate([s.text for s in songs], vocab, [s.theme for s in songs]), shared_line_rate=shared_line_rate(groups),
                 per_genre={g: _summary([r for r, s in zip(rows, songs) if s.genre == g]) for g in genres})
 
 def training_data(run, data=None) -> Path:
@@ -329,7 +330,7 @@ def evaluate(run, data=None, n_per_genre: int = 20, max_new_tokens: int | None =
     rows = [dict(song_metrics(r['lyrics'], r['song_map']), **_craft_row(c)) for r, c in zip(human, hcounts)]   # computed once per song
     modes = dict(human=dict(genre=genre_fidelity([r['genre'] for r in human], clf.predict([r['lyrics'] for r in human]).tolist(), genres),
                             summary={k: spread(x[k] for x in rows) for k in ('rhyme_density', 'distinct_2')},
-                            junk_rate=junk_rate([r['lyrics'] for r in human], vocab), craft=craft_rates(hcounts),
+                            junk_rate=junk_rate([r['lyrics'] for r in human], vocab, [r['title'] for r in human]), craft=craft_rates(hcounts),
                             craft_per_genre={g: craft_rates([c for c, r in zip(hcounts, human) if r['genre'] == g]) for g in genres},
                             per_genre={g: _summary([x for x, r in zip(rows, human) if r['genre'] == g]) for g in genres}))
     reqs = evaluation_requests(test, genres, n_per_genre, seed)
