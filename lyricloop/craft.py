@@ -15,7 +15,8 @@ __all__ = ['LETTERS', 'SCHEMES', 'MAX_SCHEME', 'MAX_SYLLABLES', 'STOPWORDS', 'EN
            'syllables', 'line_syllables', 'rhyme_key', 'rhymes', 'rhyme_letters', 'rhyme_density', 'parse_scheme',
            'parse_syllables', 'CraftSpec', 'craft_spec', 'map_without_craft', 'parse_craft_map', 'rhyme_pairs',
            'craft_check', 'section_craft', 'craft_profile', 'genre_craft', 'theme_words', 'theme_hook',
-           'theme_in_hooks', 'annotate', 'mark_song', 'lexicon_counts', 'Lexicon', 'genre_lexicons', 'run_craft']
+           'theme_in_hooks', 'annotate', 'mark_song', 'lexicon_counts', 'Lexicon', 'genre_lexicons', 'lead_in_shares',
+           'run_craft']
 
 # %% ../nbs/00c_craft.ipynb #6f0f083d
 _VOWELS = re.compile(r'[aeiouy]+')
@@ -307,7 +308,19 @@ def genre_lexicons(records, min_count: int = 2) -> dict:
     for r in records: by[r['genre']].append(r)
     return {g: lexicon_counts(rs, min_count) for g, rs in by.items()}
 
+def lead_in_shares(records, min_share: float = 0.01) -> dict:
+    "Per genre, the share of its lyric lines (of two words or more) whose last word follows each one- or two-word phrase ('the', 'in the'), for the phrases at `min_share` or more."
+    n, c = Counter(), defaultdict(Counter)
+    for r in records:
+        for h, ls in parse_sections(r['lyrics']):
+            for l in ls:
+                ws = words(l)
+                if len(ws) < 2: continue
+                n[r['genre']] += 1
+                c[r['genre']].update([ws[-2]] + ([' '.join(ws[-3:-1])] if len(ws) > 2 else []))
+    return {g: {p: round(k / n[g], 4) for p, k in c[g].most_common() if k / n[g] >= min_share} for g in n}
+
 def run_craft(records) -> dict:
-    "What a run keeps for craft: the genre defaults (`craft_profile`), the lexicon of its training lyrics and each genre's own (`lexicons`)."
+    "What a run keeps for craft: the genre defaults (`craft_profile`), the lexicon of its training lyrics, each genre's own (`lexicons`) and the phrases its lines put before their last word (`lead_ins`)."
     records = list(records)
-    return dict(profile=craft_profile(records), lexicon=lexicon_counts(records), lexicons=genre_lexicons(records))
+    return dict(profile=craft_profile(records), lexicon=lexicon_counts(records), lexicons=genre_lexicons(records), lead_ins=lead_in_shares(records))

@@ -16,11 +16,11 @@ from .prompts import build_prompt
 from .sections import section_headers, parse_sections, song_map
 
 # %% auto #0
-__all__ = ['NEG', 'OVERFLOW', 'ZONE', 'FREE_UNTIL', 'LEAD_INS', 'MAX_END_WORDS', 'MIN_GENRE_ENDS', 'END', 'DETERMINERS',
-           'S_CONTRACTS', 'DEFAULT_CRAFT', 'MAX_SECTION_TOKENS', 'Song', 'format_song', 'TokenTable', 'SongPlan',
-           'song_plan', 'SongMapProcessor', 'RowSampler', 'EndingTrie', 'LineCraft', 'vocab_lexicon', 'choose_hook',
-           'CallbackStreamer', 'check_request', 'run_genres', 'check_run', 'run_base', 'SongRequest', 'LyricGenerator',
-           'LineProcessor', 'critique']
+__all__ = ['NEG', 'OVERFLOW', 'ZONE', 'FREE_UNTIL', 'LEAD_INS', 'MAX_END_WORDS', 'MIN_GENRE_ENDS', 'MIN_LEAD_SHARE', 'END',
+           'DETERMINERS', 'S_CONTRACTS', 'DEFAULT_CRAFT', 'MAX_SECTION_TOKENS', 'Song', 'format_song', 'TokenTable',
+           'SongPlan', 'song_plan', 'SongMapProcessor', 'RowSampler', 'EndingTrie', 'LineCraft', 'vocab_lexicon',
+           'choose_hook', 'CallbackStreamer', 'check_request', 'run_genres', 'check_run', 'run_base', 'SongRequest',
+           'LyricGenerator', 'LineProcessor', 'critique']
 
 # %% ../nbs/06_generate.ipynb #d0faf83e
 from .craft import annotate, mark_song, CraftSpec
@@ -240,6 +240,7 @@ FREE_UNTIL = 3       # ... while the model may still write words of its own down
 LEAD_INS = ('the', 'my', 'your', 'our', 'in the', 'on the', 'to the', 'of the', 'in my', 'and the', 'all the', 'for the', 'like the', 'with me')
 MAX_END_WORDS = 400  # end-word candidates offered for a line (most frequent first)
 MIN_GENRE_ENDS = 4   # fewer of the genre's words than this fit a line: the corpus lexicon's join them
+MIN_LEAD_SHARE = 0.01  # a lead-in is offered to a genre whose training lines put it before their last word at least this often
 END = -1             # trie key marking a complete ending
 DETERMINERS = frozenset('the a an my your our his her their this that'.split())
 S_CONTRACTS = frozenset("it that what let he she there here who where how".split())   # words whose "'s" is "is" or "us" (after others a possessive, which the model reaches for to dodge its ending)
@@ -259,19 +260,21 @@ class EndingTrie:
             self._enc[key] = full[len(base):] if full[:len(base)] == base and len(full) > len(base) else self.tok.encode(text, add_special_tokens=False)
         return self._enc[key]
 
-    def trie(self, words: tuple, r: int, start: bool, leads: bool = True) -> dict:
-        "The trie of endings of `r` syllables on one of `words` (the nearest count where none fits exactly); `leads=False`: the end word alone."
+    def trie(self, words: tuple, r: int, start: bool, leads: tuple = LEAD_INS) -> dict:
+        "The trie of endings of `r` syllables on one of `words` (the nearest count where none fits exactly), each after one of `leads` or none (`()`: the end word alone)."
         key = (words, r, start, leads)
         if key in self._tries: return self._tries[key]
-        lead_syl = {l: line_syllables(l) for l in ('',) + (LEAD_INS if leads else ())}
+        lead_syl = {l: line_syllables(l) for l in ('',) + tuple(leads)}
         options = [(abs(r - lead_syl[l] - syllables(w)), l, w) for w in words for l in lead_syl]
         best = min((d for d, _, _ in options), default=None)
         root = {}
         for d, l, w in options:
             if d != best: continue
             text = f"{l} {w}".strip()
+            ids = self.encode(text[0].upper() + text[1:] if start else text, start)
+            if self.tok.unk_token_id is not None and self.tok.unk_token_id in ids: continue   # a character the tokenizer cannot spell
             node = root
-            for t in self.encode(text[0].upper() + text[1:] if start else text, start): node = node.setdefault(t, {})
+            for t in ids: node = node.setdefault(t, {})
             node[END] = True
         if len(self._tries) > 4096: self._tries.clear(); self.miss.clear()
         self._tries[key], self.miss[id(root)] = root, best or 0
@@ -280,8 +283,9 @@ class EndingTrie:
 # %% ../nbs/06_generate.ipynb #c4af0005
 class LineCraft:
     "One song's craft while it is written: per section a `CraftSpec`; the current line, rhyme keys, used end words, the ending being spelled."
-    def __init__(self, specs: list, lexicon: Lexicon, endings: EndingTrie, hook: str | None = None, hook_secs=(), more: Lexicon | None = None):
-        self.specs, self.lex, self.endings, self.hook, self.hook_secs, self.more = specs, lexicon, endings, hook, set(hook_secs), more
+    def __init__(self, specs: list, lexicon: Lexicon, endings: EndingTrie, hook: str | None = None, hook_secs=(), more: Lexicon | None = None,
+                 leads: tuple = LEAD_INS):
+        self.specs, self.lex, self.endings, self.hook, self.hook_secs, self.more, self.leads = specs, lexicon, endings, hook, set(hook_secs), more, tuple(leads)
         self.sec, self.seen, self.used, self.offered = -1, 0, set(), None
         self._new_section()
 
@@ -363,7 +367,7 @@ class LineCraft:
         if r > ZONE + longer: return None
         start, ws = not line.strip(), words(line)
         leads = not ws or ws[-1] not in DETERMINERS                 # no lead-in after "the", "my"…: the end word itself
-        self.offered = self.endings.trie(self.end_words(i), max(r, 0), start, leads)
+        self.offered = self.endings.trie(self.end_words(i), max(r, 0), start, self.leads if leads else ())
         ids = [k for k in self.offered if k != END]
         w = line.split()[-1].lower() if line.split() else ''
         if line and line[-1].isalpha():
@@ -470,6 +474,7 @@ class LyricGenerator:
         self.craft_prompt = craft is not None                            # the run was trained with craft in its prompts
         self.lexicon = Lexicon(craft['lexicon']) if craft and craft.get('lexicon') else vocab_lexicon(tok)   # all genres': junk is judged by it
         self.genre_counts, self._genre_lex = (craft or {}).get('lexicons') or {}, {}    # each genre's own end words (runs before them: none)
+        self.lead_shares = (craft or {}).get('lead_ins') or {}                          # ... and the lead-ins its lines use (runs before them: none)
         self.endings = EndingTrie(tok)
         vocab = tok.get_vocab()
         self.end_id = vocab.get('<end_of_turn>', tok.eos_token_id)       # Gemma's chat turn end: the end of a song
@@ -508,10 +513,16 @@ class LyricGenerator:
         if genre not in self._genre_lex: self._genre_lex[genre] = Lexicon(self.genre_counts[genre])
         return self._genre_lex[genre], self.lexicon
 
+    def lead_ins(self, genre: str) -> tuple:
+        "The `LEAD_INS` a `genre` song's endings may open with: those its genre's training lines use (every one for a run that kept no shares)."
+        shares = self.lead_shares.get(genre)
+        return LEAD_INS if shares is None else tuple(l for l in LEAD_INS if shares.get(l, 0) >= MIN_LEAD_SHARE)
+
     def line_craft(self, genre: str, specs: list, requested: list, theme: str | None) -> LineCraft:
-        "The `LineCraft` of one song: its genre's end words, falling back on the corpus's, and its hook in its hook sections."
+        "The `LineCraft` of one song: its genre's end words, falling back on the corpus's, its genre's lead-ins, and its hook in its hook sections."
         lex, more = self.end_lexicons(genre)
-        return LineCraft(specs, lex, self.endings, choose_hook(theme, lex), [k for k, s in enumerate(requested) if s in HOOK_SECTIONS], more)
+        return LineCraft(specs, lex, self.endings, choose_hook(theme, lex), [k for k, s in enumerate(requested) if s in HOOK_SECTIONS], more,
+                         self.lead_ins(genre))
 
     def prompt_ids(self, genre: str, song_map: list, theme: str | None, craft: list | None = None) -> list:
         "Token ids of the chat prompt for one song, ending where the model's turn begins (with its craft if the run learned it)."

@@ -193,6 +193,7 @@ def _interrupt(cmd, env, marker=None, loaded=None, after=0.0):
     time.sleep(after)
     os.killpg(p.pid, signal.SIGINT)
     seen.append(p.stderr.read()); p.wait(timeout=120)
+    print(f"{' '.join(cmd)}: status {p.returncode}, stderr:\n{''.join(seen)}")   # shown whole if the test fails (an assertion message is cut)
     return p.returncode, ''.join(seen)
 
 @pytest.mark.slow
