@@ -11,7 +11,7 @@ import torch
 from transformers import GenerationConfig, LogitsProcessor, LogitsProcessorList, TextStreamer
 from .config import LoopConfig, LyricLoopError, RunDir, GENERATION
 from .data import flat_keys
-from .environment import can_load_4bit, load_model_and_tokenizer
+from .environment import can_load_4bit, load_model_and_tokenizer, _looks_local
 from .prompts import build_prompt
 from .sections import section_headers, parse_sections, song_map
 
@@ -447,8 +447,8 @@ def run_base(run) -> str:
     recorded = json.loads((run.adapter/'adapter_config.json').read_text())['base_model_name_or_path']
     p = Path(recorded)
     if not p.is_absolute() and (run.root/p).exists(): return str(run.root/p)
-    if p.is_absolute() and not p.exists():
-        if (run.base/'config.json').exists(): return str(run.base)    # recorded before runs kept their base relative
+    if not p.exists() and (p.is_absolute() or _looks_local(recorded)):     # a folder not there: moved, or named relative to where it was trained
+        if (run.base/'config.json').exists(): return str(run.base)    # recorded before runs kept their base relative to the run
         raise LyricLoopError(f"{run.root}: its base model {p} is gone and the run carries no copy of it; put the base back there, or retrain")
     return recorded
 

@@ -247,9 +247,9 @@ def carry_base(base: str, run: RunDir) -> str:
     return str(run.base)
 
 def _portable_base(recorded: str, run_root: Path) -> str:
-    "A base path recorded relative to the run when it lies inside it (hub ids and outside folders as they are)."
+    "A base path recorded relative to the run when it lies inside it, however it was given (absolute, or relative to the working folder); hub ids and outside folders as they are."
     p = Path(recorded)
-    if p.is_absolute() and p.resolve().is_relative_to(run_root.resolve()): return str(p.resolve().relative_to(run_root.resolve()))
+    if (p.is_absolute() or p.exists()) and p.resolve().is_relative_to(run_root.resolve()): return str(p.resolve().relative_to(run_root.resolve()))
     return recorded
 
 def _gathered_adapter(trainer) -> dict | None:
