@@ -4,7 +4,8 @@
 
 # %% ../nbs/02c_scan.ipynb #de6b5328
 from __future__ import annotations
-import multiprocessing, time
+import multiprocessing, signal, time
+from contextlib import contextmanager
 from pathlib import Path
 from multiprocessing.connection import wait as wait_for
 from collections import Counter
@@ -219,8 +220,22 @@ def _unpack(packed: tuple) -> list:
     recs = iter(packed[0].to_pylist())
     return [(None if why else next(recs), why, raw) for why, raw in packed[1]]
 
+@contextmanager
+def _ctrl_c_held():
+    "SIGINT blocked in this thread while inside (a ^C meanwhile is delivered on leaving), so that a process started inside begins with it blocked."
+    if not hasattr(signal, 'pthread_sigmask'): yield; return   # Windows: no signal masks
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try: yield
+    finally: signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+def _ignore_ctrl_c():
+    "In a worker: ignore SIGINT from here on (and unblock it, as `_ctrl_c_held` started the worker with it blocked)."
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, 'pthread_sigmask'): signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
 def _scan_worker(conn, pieces, headers: dict, cfg: LoopConfig, k: int):
     "In a worker process: scan `pieces`, send the sample's priorities and counts, then clean the rows the main process names."
+    _ignore_ctrl_c()   # a terminal's ^C reaches every process of the group: the main process handles it and stops this one
     try:
         n, last = 0, time.monotonic()
         def seen(rows):
@@ -242,7 +257,8 @@ def _gather(conns: list, bar) -> list:
     "The next message from every worker, counting their progress messages into `bar` on the way."
     got, waiting = {}, dict(enumerate(conns))
     while waiting:
-        for c in wait_for(list(waiting.values())):
+        check_interrupt()                               # a ^C whose KeyboardInterrupt a library swallowed still ends the wait
+        for c in wait_for(list(waiting.values()), timeout=0.5):
             i = next(i for i, w in waiting.items() if w is c)
             try: msg = c.recv()
             except EOFError: raise LyricLoopError(f"scan worker {i} died (out of memory?); workers=1 scans in this process") from None
@@ -259,7 +275,9 @@ def _sample_in_workers(jobs: list, headers: dict, cfg: LoopConfig, k: int, bar) 
         for job in jobs:
             here, there = ctx.Pipe()
             p = ctx.Process(target=_scan_worker, args=(there, job, headers, cfg, k), daemon=True, name='lyricloop-scan')
-            p.start(); there.close(); procs.append(p); conns.append(here)
+            procs.append(p); conns.append(here)
+            with _ctrl_c_held(): p.start()             # no ^C can reach the worker before it ignores them (one held meanwhile lands here)
+            there.close()
         sampled = _gather(conns, bar)
         stats = dict(rows_scanned=0, raw_by_tag=Counter(), raw_by_genre=Counter(), eligible_by_genre=Counter(), skipped=Counter(), pieces=[])
         merged = {g: BottomK(k, cfg.data.max_songs_per_artist) for g in cfg.data.genres}
@@ -277,9 +295,10 @@ def _sample_in_workers(jobs: list, headers: dict, cfg: LoopConfig, k: int, bar) 
         finished = True
         return {g: [next(done[w][g]) for w, _ in o] for g, o in order.items()}, stats, [rss for _, rss in parts]
     finally:  # on an error or an interrupt, stop the other workers at once
-        for p in procs:
+        for p in (p for p in procs if p.pid is not None):   # those started
             p.join(timeout=5 if finished else 0)
-            if p.is_alive(): p.terminate(); p.join()
+            if p.is_alive(): p.terminate(); p.join(timeout=5)
+            if p.is_alive(): p.kill(); p.join()         # SIGTERM cannot be missed, but a worker stuck in the kernel can outlast it
 
 def sample_corpus(path, cfg: LoopConfig, k: int, progress: bool = True, workers: int | None = None,
                   min_piece_bytes: int | None = None) -> tuple[dict, dict]:
