@@ -369,9 +369,6 @@ class LineCraft:
         start, ws = not line.strip(), words(line)
         leads = not ws or ws[-1] not in DETERMINERS                 # no lead-in after "the", "my"…: the end word itself
         self.offered = self.endings.trie(self.end_words(i), max(r, 0), start, self.leads if leads else ())
-        if leads and self.endings.miss.get(id(self.offered)) and self.leads != LEAD_INS:   # the genre's lead-ins cannot make the count:
-            every = self.endings.trie(self.end_words(i), max(r, 0), start, LEAD_INS)     # the others may, where they can
-            if self.endings.miss.get(id(every), 0) < self.endings.miss[id(self.offered)]: self.offered = every
         ids = [k for k in self.offered if k != END]
         missed = self.endings.miss.get(id(self.offered))
         if self.endings.short.get(id(self.offered), 0) > 0 and r >= 2: ids, self.offered = [], None   # every ending would end the line short: a word of the model's own first
