@@ -248,7 +248,7 @@ S_CONTRACTS = frozenset("it that what let he she there here who where how".split
 class EndingTrie:
     "Token-id tries of line endings — an optional lead-in and an end word — with a given number of syllables, for one tokenizer."
     def __init__(self, tok):
-        self.tok, self._enc, self._tries, self.miss = tok, {}, {}, {}   # miss: per trie, how many syllables its endings are off
+        self.tok, self._enc, self._tries, self.miss, self.short = tok, {}, {}, {}, {}   # per trie, how many syllables its endings are off, and fall short
 
     def encode(self, text: str, start: bool) -> list:
         "Token ids of `text` as written at a line start (`start`) or after a word: the tail of encoding it after a context."
@@ -267,8 +267,9 @@ class EndingTrie:
         lead_syl = {l: line_syllables(l) for l in ('',) + tuple(leads)}
         options = [(abs(r - lead_syl[l] - syllables(w)), l, w) for w in words for l in lead_syl]
         best = min((d for d, _, _ in options), default=None)
-        root = {}
+        root, short = {}, 0
         for d, l, w in options:
+            if d == best: short = max(short, r - lead_syl[l] - syllables(w))
             if d != best: continue
             text = f"{l} {w}".strip()
             ids = self.encode(text[0].upper() + text[1:] if start else text, start)
@@ -276,8 +277,8 @@ class EndingTrie:
             node = root
             for t in ids: node = node.setdefault(t, {})
             node[END] = True
-        if len(self._tries) > 4096: self._tries.clear(); self.miss.clear()
-        self._tries[key], self.miss[id(root)] = root, best or 0
+        if len(self._tries) > 4096: self._tries.clear(); self.miss.clear(); self.short.clear()
+        self._tries[key], self.miss[id(root)], self.short[id(root)] = root, best or 0, short
         return root
 
 # %% ../nbs/06_generate.ipynb #c4af0005
@@ -368,16 +369,15 @@ class LineCraft:
         start, ws = not line.strip(), words(line)
         leads = not ws or ws[-1] not in DETERMINERS                 # no lead-in after "the", "my"…: the end word itself
         self.offered = self.endings.trie(self.end_words(i), max(r, 0), start, self.leads if leads else ())
-        if leads and self.endings.miss.get(id(self.offered)) and self.leads != LEAD_INS:   # the genre's lead-ins cannot make the count:
-            every = self.endings.trie(self.end_words(i), max(r, 0), start, LEAD_INS)     # the others may, where they can
-            if self.endings.miss.get(id(every), 0) < self.endings.miss[id(self.offered)]: self.offered = every
         ids = [k for k in self.offered if k != END]
+        missed = self.endings.miss.get(id(self.offered))
+        if self.endings.short.get(id(self.offered), 0) > 0 and r >= 2: ids, self.offered = [], None   # every ending would end the line short: a word of the model's own first
         w = line.split()[-1].lower() if line.split() else ''
         if line and line[-1].isalpha():
             ids += [k for k in table.clitic_ids if "'" not in w and self.knows(w + table.pieces[k])   # "I" → "I'm", "don" → "don't": a word still
                     and (table.pieces[k] != "'s" or w in S_CONTRACTS)]                                  # ("'s": "it's", not "morning's")
             if r >= 1 and len(w) < 12 and not self.knows(w): ids += table.continues_ids   # a word still being spelled
-        if r >= FREE_UNTIL + longer or (self.endings.miss.get(id(self.offered)) and r >= 2):
+        if r >= FREE_UNTIL + longer or (missed and r >= 2):
             return ids + table.word_ids                                        # the model may still write a word of its own here
         return ids or [table.newline_id]
 

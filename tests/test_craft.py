@@ -28,7 +28,7 @@ def test_constrained_songs_rhyme_scan_and_carry_the_theme(songs_json):
     "The decoder's guarantee with a trained model, measured: can fail if the trie, the rhyme planning or the syllable count breaks."
     c = craft_rates([requested_craft(s['text'], s['craft'], s['theme']) for s in songs_json])
     assert c['pairs'] >= 10 and c['rhyme_accuracy'] >= 0.95, c
-    assert c['syllables_within_1'] >= 0.85 and c['syllables_exact'] >= 0.7, c   # the 40-step run: 0.911 at ae28ca5, 0.897 now (where no ending fits exactly the nearest may be short: 'Rebel on the street', 5 of 8); the 0.9 target is the demo's (0.944)
+    assert c['syllables_within_1'] >= 0.85 and c['syllables_exact'] >= 0.7, c   # the 40-step run: 0.911 at ae28ca5, 0.897 at bd10ff1 (the nearest ending could end a line short: 'Rebel on the street', 5 of 8), 0.912 once such endings wait for a word of the model's own; the 0.9 target is the demo's
     assert c['theme_in_chorus'] == 1.0, c
 
 def test_text_output_marks_each_line(trained):
