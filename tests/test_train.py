@@ -28,9 +28,9 @@ def train_losses(run_dir):
 
 @pytest.fixture(scope='session')
 def reference(setup):
-    "An uninterrupted run."
+    "An uninterrupted run, its --out given relative to the working folder (as `make demo` gives runs/demo)."
     d, _ = setup
-    r = run(train_cmd(d, d/'ref'), check=True)
+    r = run(train_cmd(d, Path('ref')), cwd=d, check=True)
     return d/'ref', r.stdout
 
 def test_run_writes_adapter_history_config(reference):
@@ -42,6 +42,7 @@ def test_run_writes_adapter_history_config(reference):
     assert evals[0] > evals[-1], evals
     assert LoopConfig.load(ref/'config.json').training.max_steps == STEPS
     assert 'validation loss' in out
+    assert json.loads((ref/'adapter'/'adapter_config.json').read_text())['base_model_name_or_path'] == 'base'   # its own base/, wherever the run goes
 
 def test_resume_after_kill_loses_and_repeats_no_step(setup, reference):
     d, _ = setup
