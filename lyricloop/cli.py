@@ -136,7 +136,7 @@ def generate(run: str = 'runs/run',           # a trained run folder (with adapt
              max_new_tokens: int = None,       # token cap in free mode (default: sized from the map)
              base: bool = False,               # use the base model without the adapter (for comparison)
              json: bool = False,               # print songs as JSON (sections and metadata)
-             revise: int = 0):                 # redraft lines that miss their rhyme or syllables (or are junk): this many candidates each
+             revise: int = 0):                 # redraft lines that miss their rhyme or syllables, are junk or read as filler: this many candidates each
     "Write lyrics for a genre and song map with a trained run."
     from json import dumps
     from lyricloop.craft import craft_spec, map_without_craft

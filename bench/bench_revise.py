@@ -1,0 +1,71 @@
+"""Draft -> critique -> revise, measured: a trained run's constrained songs before and after `LyricGenerator.revise`.
+
+    python bench/bench_revise.py --run runs/demo/run                 # 2 songs per genre, 8 candidates a line
+    python bench/bench_revise.py --run runs/demo/run --per-genre 4 --candidates 4
+
+The requests are `evaluate`'s (`evaluation_requests`: per genre, the maps and titles of test songs, seeds seed + k), written
+constrained with craft (the genre's rhyme scheme and syllables) in one batch, then each song revised: every line that misses
+its rhyme or syllables, is junk, or reads as filler (its tokens' mean log-probability under the tuned model below
+`FILLER_LOGPROB`) is redrafted from `--candidates` candidates, the best kept (craft first, then log-probability). The same
+requests are written free too, as the reference the fluency target is stated against.
+
+Rows: free (reference), constrained draft, constrained revised. Columns as `evaluate` computes them: fluency (the tuned
+model's mean log-probability of the songs' lyric tokens, prompt = the song's map, theme and craft), requested rhyme,
+syllables exact / within one, theme in every chorus, junk (theme words known), genre accuracy (the TF-IDF classifier fitted
+on the run's training split), lines redrafted and seconds per song (wall, this process). Target (#24): constrained fluency
+within 10 % of free.
+"""
+import argparse, json, math, time, warnings
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--run', required=True, help='a trained run folder')
+    ap.add_argument('--per-genre', type=int, default=2, help='songs per genre (default 2)')
+    ap.add_argument('--candidates', type=int, default=8, help='candidates per redrafted line (default 8)')
+    ap.add_argument('--seed', type=int, default=42)
+    ap.add_argument('--json', help='also write the rows (and the revised songs) to this file')
+    a = ap.parse_args()
+    warnings.filterwarnings('ignore')
+    from lyricloop.config import LoopConfig, RunDir
+    from lyricloop.data import load_prepared
+    from lyricloop.generate import LyricGenerator, FILLER_LOGPROB
+    from lyricloop.metrics import (craft_rates, evaluation_requests, fit_genre_classifier, junk_rate, lyric_vocabulary,
+                                   perplexity_by_genre, requested_craft, training_data)
+    run = RunDir(a.run)
+    cfg = LoopConfig.load(run.config)
+    dd, _ = load_prepared(training_data(run.root, None))
+    train, test = list(dd['train']), list(dd['test'])
+    g = LyricGenerator.from_run(run.root)
+    reqs = evaluation_requests(test, g.genres, a.per_genre, a.seed)
+    clf, vocab = fit_genre_classifier(train), lyric_vocabulary(train)
+    t0 = time.time(); free = g.generate_batch(reqs, mode='free'); t_free = time.time() - t0
+    t0 = time.time(); draft = g.generate_batch(reqs, mode='constrained'); t_draft = time.time() - t0
+    t0 = time.time(); revised = [g.revise(s, a.candidates) for s in draft]; t_rev = time.time() - t0
+
+    def fluency(songs):
+        recs = [dict(genre='all', song_map=s.song_map, title=s.theme, lyrics=s.text) for s in songs if s.sections]
+        p = perplexity_by_genre(g.model, g.tok, recs, cfg.model.template, 8, cfg.training.max_length, False)['all']['lyric_perplexity']
+        return -math.log(p)
+    rows = []
+    for name, songs, secs in (('free (reference)', free, t_free), ('constrained draft', draft, t_draft),
+                              ('constrained revised', revised, t_draft + t_rev)):
+        c = craft_rates([requested_craft(s.text, s.asked(), s.theme) for s in songs])
+        acc = sum(p == s.genre for p, s in zip(clf.predict([s.text for s in songs]), songs)) / len(songs)
+        rows.append(dict(rows=name, fluency=fluency(songs), rhyme=c['rhyme_accuracy'], syllables_exact=c['syllables_exact'],
+                         syllables_within_1=c['syllables_within_1'], theme_in_chorus=c['theme_in_chorus'],
+                         junk=junk_rate([s.text for s in songs], vocab, [s.theme for s in songs]), genre_accuracy=acc,
+                         redrafted=sum(len(s.revised) for s in songs) if songs is revised else 0, seconds_per_song=secs / len(songs)))
+    lines = sum(len(ls) for s in draft for h, ls in s.sections if h)
+    print(f"run {run.root}: {len(reqs)} requests ({a.per_genre} per genre), {a.candidates} candidates a line, "
+          f"filler under {FILLER_LOGPROB} nats; {lines} constrained lines")
+    cols = list(rows[0])[1:]
+    print('| rows | ' + ' | '.join(cols) + ' |'); print('|---' * (len(cols) + 1) + '|')
+    fmt = lambda v: '-' if v is None else f'{v:.3f}' if isinstance(v, float) else str(v)
+    for r in rows: print(f"| {r['rows']} | " + ' | '.join(fmt(r[c]) for c in cols) + ' |')
+    f0 = rows[0]['fluency']
+    for r in rows[1:]: print(f"{r['rows']}: fluency {r['fluency']:.3f} is {r['fluency'] / f0:.2f}x free's {f0:.3f} (target: within 1.10x)")
+    if a.json:
+        json.dump(dict(rows=rows, songs=[s.to_dict() for s in revised]), open(a.json, 'w'), indent=1)
+
+if __name__ == '__main__':
+    main()
