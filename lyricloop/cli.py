@@ -8,7 +8,7 @@ import sys, re, difflib
 from pathlib import Path
 from fastcore.script import call_parse, anno_parser
 from fastcore.imports import in_ipython
-from .config import LyricLoopError, LoopConfig, read_json
+from .config import LyricLoopError, LoopConfig, read_json, interrupted
 from .progress import quiet_libraries
 
 # %% auto #0
@@ -289,12 +289,16 @@ def main(argv: list[str] | None = None, on_start=None) -> int:
     quiet_libraries()   # one bar per long stage, no library chatter (see Progress)
     if on_start: on_start()
     try: fn(**args)
-    except (LyricLoopError, OSError) as e:   # OSError: a missing file, a full disk, a folder that cannot be written
-        print(f"lyricloop {name}: error: {e}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print(f"lyricloop {name}: interrupted", file=sys.stderr)
         return 130
+    except Exception as e:
+        if interrupted():   # an error the ^C caused: a library's state it broke (importlib's module lock, a ^C mid-import: KeyError)
+            print(f"lyricloop {name}: interrupted", file=sys.stderr)
+            return 130
+        if not isinstance(e, (LyricLoopError, OSError)): raise   # OSError: a missing file, a full disk, a folder that cannot be written
+        print(f"lyricloop {name}: error: {e}", file=sys.stderr)
+        return 2
     return 0
 
 # %% ../nbs/10_cli.ipynb #37d7dae7

@@ -12,7 +12,7 @@ from fastcore.basics import patch, AttrDict
 # %% auto #0
 __all__ = ['DEFAULT_TAG_TO_GENRE', 'EDM_ARTISTS', 'SAMPLE_EDM_ARTISTS', 'DEFAULT_GENRE_ARTISTS', 'EMBEDDED', 'TEMPLATES',
            'GEMMA_TARGET_MODULES', 'LORA', 'TRAINING', 'GENERATION', 'LyricLoopError', 'interrupt_handler',
-           'check_interrupt', 'DataConfig', 'ModelConfig', 'LoopConfig', 'read_json', 'RunDir']
+           'interrupted', 'check_interrupt', 'DataConfig', 'ModelConfig', 'LoopConfig', 'read_json', 'RunDir']
 
 # %% ../nbs/00_config.ipynb #527f05af
 class LyricLoopError(ValueError):
@@ -26,9 +26,13 @@ def interrupt_handler(signum, frame):
     _interrupts.append(signum)
     raise KeyboardInterrupt
 
+def interrupted() -> bool:
+    "Whether `interrupt_handler` saw a ^C in this process."
+    return bool(_interrupts)
+
 def check_interrupt():
     "Raise `KeyboardInterrupt` if `interrupt_handler` saw a ^C, even one whose exception a library swallowed."
-    if _interrupts: raise KeyboardInterrupt
+    if interrupted(): raise KeyboardInterrupt
 
 # %% ../nbs/00_config.ipynb #d5077a93
 DEFAULT_TAG_TO_GENRE = {'pop': 'Pop', 'rap': 'Rap', 'rock': 'Rock', 'rb': 'R&B', 'country': 'Country'}
