@@ -696,7 +696,7 @@ def revise(self: LyricGenerator, song: Song, n: int = 4, temperature: float | No
         before = '\n\n'.join(f'[{h}]\n' + '\n'.join(ls) for h, ls in zip(heads[:k], secs[:k]))
         head = (before + '\n\n' if before else '') + f'[{heads[k]}]\n'
         lps = line_logprobs(self.model, self.tok, prompt + self.tok.encode(head, add_special_tokens=False), lines) if filler is not None else None
-        for i, why in critique(lines, spec, self.lexicon, lps, filler if filler is not None else FILLER_LOGPROB).items():
+        for i, why in critique(lines, spec, self.lexicon, lps, filler).items():   # filler None: no logprobs, no filler test
             ctx = prompt + self.tok.encode(head + ''.join(l + '\n' for l in lines[:i]), add_special_tokens=False)
             crafts = []
             for _ in range(n):
