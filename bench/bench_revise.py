@@ -15,7 +15,7 @@ syllables exact / within one, theme in every chorus, junk (theme words known), g
 on the run's training split), lines redrafted and seconds per song (wall, this process). Target (#24): constrained fluency
 within 10 % of free.
 """
-import argparse, json, math, time, warnings
+import argparse, json, time, warnings
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -29,8 +29,8 @@ def main():
     from lyricloop.config import LoopConfig, RunDir
     from lyricloop.data import load_prepared
     from lyricloop.generate import LyricGenerator, FILLER_LOGPROB
-    from lyricloop.metrics import (craft_rates, evaluation_requests, fit_genre_classifier, junk_rate, lyric_vocabulary,
-                                   perplexity_by_genre, requested_craft, training_data)
+    from lyricloop.metrics import (craft_rates, evaluation_requests, fit_genre_classifier, fluency, junk_rate, lyric_vocabulary,
+                                   requested_craft, training_data)
     run = RunDir(a.run)
     cfg = LoopConfig.load(run.config)
     dd, _ = load_prepared(training_data(run.root, None))
@@ -42,16 +42,12 @@ def main():
     t0 = time.time(); draft = g.generate_batch(reqs, mode='constrained'); t_draft = time.time() - t0
     t0 = time.time(); revised = [g.revise(s, a.candidates) for s in draft]; t_rev = time.time() - t0
 
-    def fluency(songs):
-        recs = [dict(genre='all', song_map=s.song_map, title=s.theme, lyrics=s.text) for s in songs if s.sections]
-        p = perplexity_by_genre(g.model, g.tok, recs, cfg.model.template, 8, cfg.training.max_length, False)['all']['lyric_perplexity']
-        return -math.log(p)
     rows = []
     for name, songs, secs in (('free (reference)', free, t_free), ('constrained draft', draft, t_draft),
                               ('constrained revised', revised, t_draft + t_rev)):
         c = craft_rates([requested_craft(s.text, s.asked(), s.theme) for s in songs])
         acc = sum(p == s.genre for p, s in zip(clf.predict([s.text for s in songs]), songs)) / len(songs)
-        rows.append(dict(rows=name, fluency=fluency(songs), rhyme=c['rhyme_accuracy'], syllables_exact=c['syllables_exact'],
+        rows.append(dict(rows=name, fluency=fluency(g.model, g.tok, songs, cfg.model.template, 8, cfg.training.max_length), rhyme=c['rhyme_accuracy'], syllables_exact=c['syllables_exact'],
                          syllables_within_1=c['syllables_within_1'], theme_in_chorus=c['theme_in_chorus'],
                          junk=junk_rate([s.text for s in songs], vocab, [s.theme for s in songs]), genre_accuracy=acc,
                          redrafted=sum(len(s.revised) for s in songs) if songs is revised else 0, seconds_per_song=secs / len(songs)))

@@ -171,7 +171,7 @@ def evaluate(run: str = 'runs/run',   # a trained run folder
     flags = _flags({k: v for k, v in locals().items() if k != 'processes'})   # what each process of a launched run is given
     if _relaunch('evaluate', flags, processes): return
     from json import loads, dumps
-    from lyricloop.metrics import evaluate as evaluate_run, repeat_line, summary_line
+    from lyricloop.metrics import evaluate as evaluate_run, repeat_line, rhyme_line, summary_line
     from lyricloop.viz import run_figures
     target = Path(out) if out else Path(run)/'metrics.json'
     try: old = loads(target.read_text()) if target.is_file() else None   # what this run will replace (a folder is refused below)
@@ -181,7 +181,7 @@ def evaluate(run: str = 'runs/run',   # a trained run folder
     if not PartialState().is_main_process: return   # one report, from the main process
     for g, p in m['perplexity'].items():
         print(f"{g:<8} perplexity base {p['base']:7.2f}  tuned {p['tuned']:6.2f}   lyric lines: base {p['lyric_base']:7.2f}  tuned {p['lyric_tuned']:6.2f}")
-    if repeat_line(m): print(repeat_line(m))
+    for line in filter(None, (repeat_line(m), rhyme_line(m))): print(line)
     for mode, v in m['modes'].items(): print(summary_line(mode, v))
     flu = '  '.join(f"{k} {v:.2f}" for k, v in m.get('fluency', {}).items() if v is not None)
     if flu: print(f"tuned model's mean lyric-token log-prob: {flu};  another theme shares {m.get('theme_shared_line_rate') or 0:.0%} of the lines")

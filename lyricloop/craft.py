@@ -4,7 +4,7 @@
 
 # %% ../nbs/00c_craft.ipynb #01f0639d
 from __future__ import annotations
-import functools, re, statistics
+import functools, re, statistics, unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from .config import LyricLoopError
@@ -12,9 +12,9 @@ from .sections import HOOK_SECTIONS, normalize_section, parse_sections, parse_so
 
 # %% auto #0
 __all__ = ['LETTERS', 'SCHEMES', 'MAX_SCHEME', 'MAX_SYLLABLES', 'STOPWORDS', 'END_FUNCTION_WORDS', 'words', 'last_word',
-           'syllables', 'line_syllables', 'rhyme_key', 'rhymes', 'rhyme_letters', 'rhyme_density', 'parse_scheme',
-           'parse_syllables', 'CraftSpec', 'craft_spec', 'map_without_craft', 'parse_craft_map', 'rhyme_pairs',
-           'craft_check', 'section_craft', 'craft_profile', 'genre_craft', 'theme_words', 'theme_hook',
+           'syllables', 'line_syllables', 'rhyme_key', 'rhymes', 'junk_line', 'rhyme_letters', 'rhyme_density',
+           'parse_scheme', 'parse_syllables', 'CraftSpec', 'craft_spec', 'map_without_craft', 'parse_craft_map',
+           'rhyme_pairs', 'craft_check', 'section_craft', 'craft_profile', 'genre_craft', 'theme_words', 'theme_hook',
            'theme_in_hooks', 'annotate', 'mark_song', 'lexicon_counts', 'Lexicon', 'genre_lexicons', 'lead_in_shares',
            'run_craft']
 
@@ -71,6 +71,13 @@ def rhymes(a: str, b: str) -> bool:
     if not (a and b) or a == b: return False
     ka, kb = _cmu_key(a), _cmu_key(b)
     return ka == kb if ka and kb else _spelling_key(a) == _spelling_key(b)
+
+# %% ../nbs/00c_craft.ipynb #c2192ef7
+def junk_line(line: str, known) -> bool:
+    "Whether a lyric line is junk: a U+FFFD or control character, no word of two letters or more, or a word `known` does not know (a set of words, or a test of one)."
+    if '\ufffd' in line or any(unicodedata.category(c) == 'Cc' for c in line): return True
+    ws, knows = words(line), known if callable(known) else known.__contains__
+    return not any(len(w.replace("'", '')) >= 2 for w in ws) or not all(knows(w) for w in ws)
 
 # %% ../nbs/00c_craft.ipynb #e4bf58e7
 LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWYZ'   # X is kept for "free" in schemes

@@ -231,7 +231,7 @@ class RowSampler(LogitsProcessor):
         return out
 
 # %% ../nbs/06_generate.ipynb #c4af0002
-from .craft import (CraftSpec, Lexicon, craft_spec, genre_craft, last_word, line_syllables, parse_craft_map,
+from .craft import (CraftSpec, Lexicon, craft_spec, genre_craft, junk_line, last_word, line_syllables, parse_craft_map,
                              rhymes, syllables, theme_words, words, _phones)
 from .sections import HOOK_SECTIONS
 
@@ -637,11 +637,6 @@ class LineProcessor(LogitsProcessor):
             c.shape(row, t)
         return scores
 
-def _junk(line: str, lexicon: Lexicon) -> bool:
-    "A line with no word of two letters, or a word neither the lexicon nor the CMU dictionary knows."
-    ws = words(line)
-    return not any(len(w) > 1 for w in ws) or any(w not in lexicon.count and not _phones(w) for w in ws)
-
 FILLER_LOGPROB = -1.5   # a line whose tokens average below this log-probability under the model reads as filler: 1 % of the demo run's free lines, 62 % of its constrained lines
 
 def critique(lines: list, spec: CraftSpec, lexicon: Lexicon, logprobs: list | None = None, floor: float = FILLER_LOGPROB) -> dict:
@@ -653,7 +648,7 @@ def critique(lines: list, spec: CraftSpec, lexicon: Lexicon, logprobs: list | No
         g = spec.group(i)
         if g is not None and g in last and not rhymes(ends[last[g]], ends[i]): why.append('rhyme')
         if g is not None: last[g] = i
-        if _junk(l, lexicon): why.append('junk')
+        if junk_line(l, lambda w: w in lexicon.count or _phones(w) is not None): why.append('junk')   # known: the genre's lexicon or the CMU dictionary
         if logprobs is not None and logprobs[i] < floor: why.append('filler')
         if why: out[i] = why
     return out

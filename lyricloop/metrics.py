@@ -4,12 +4,12 @@
 
 # %% ../nbs/07_metrics.ipynb #b31f9d68
 from __future__ import annotations
-import functools, itertools, json, math, os, re, statistics, time, unicodedata
+import functools, itertools, json, math, os, re, statistics, time
 from collections import defaultdict
 from pathlib import Path
 import torch
 from .config import LoopConfig, LyricLoopError, RunDir
-from .craft import CraftSpec, HOOK_SECTIONS, craft_check, line_syllables, rhyme_density, theme_in_hooks, words
+from .craft import CraftSpec, HOOK_SECTIONS, craft_check, junk_line, last_word, line_syllables, rhyme_density, rhymes, theme_in_hooks, words
 from .embedded import base_text
 from .progress import progress_bar
 from .prompts import training_example
@@ -17,10 +17,10 @@ from .sections import header_of, normalize_section, parse_sections, song_map
 
 # %% auto #0
 __all__ = ['MODES', 'edit_distance', 'structure_score', 'distinct_n', 'repeated_line_rate', 'craft', 'requested_craft',
-           'craft_rates', 'fit_genre_classifier', 'genre_fidelity', 'lyric_vocabulary', 'junk_line', 'junk_rate',
-           'shared_line_rate', 'spread', 'own_part', 'across_processes', 'perplexity_by_genre', 'token_probabilities',
-           'repeat_spans', 'repeat_cost', 'song_metrics', 'evaluation_requests', 'training_data', 'evaluate',
-           'repeat_line', 'summary_line']
+           'craft_rates', 'fit_genre_classifier', 'genre_fidelity', 'lyric_vocabulary', 'junk_rate', 'shared_line_rate',
+           'spread', 'own_part', 'across_processes', 'perplexity_by_genre', 'fluency', 'token_probabilities',
+           'repeat_spans', 'span_losses', 'repeat_cost', 'rhyme_word_spans', 'rhyme_cost', 'song_metrics',
+           'evaluation_requests', 'training_data', 'evaluate', 'repeat_line', 'rhyme_line', 'summary_line']
 
 # %% ../nbs/07_metrics.ipynb #efe7b644
 def edit_distance(a: list, b: list) -> int:
@@ -110,14 +110,8 @@ def lyric_vocabulary(records) -> set[str]:
     "Every lower-case word of the lyric lines (headers left out) of `records`."
     return {w for r in records for l in _lyric_lines(r['lyrics']) for w in words(l)}
 
-def junk_line(line: str, vocab: set) -> bool:
-    "Whether a lyric line is junk: a U+FFFD or control character, no word of two letters or more, or a word outside `vocab`."
-    if '\ufffd' in line or any(unicodedata.category(c) == 'Cc' for c in line): return True
-    ws = words(line)
-    return not any(len(w.replace("'", '')) >= 2 for w in ws) or any(w not in vocab for w in ws)
-
 def junk_rate(texts, vocab: set, themes=None) -> float | None:
-    "Share of the lyric lines of `texts` that are junk (None if there is no lyric line); `themes`, one per text: its words are known in that text."
+    "Share of the lyric lines of `texts` that are junk (`junk_line`, words known if in `vocab`; None if there is no lyric line); `themes`, one per text: its words are known in that text."
     known = [vocab | set(words(t or '')) for t in themes] if themes is not None else [vocab] * len(texts)
     junk = [junk_line(l, v) for t, v in zip(texts, known) for l in _lyric_lines(t)]
     return sum(junk) / len(junk) if junk else None
@@ -199,6 +193,13 @@ def perplexity_by_genre(model, tok, records, template: str = 'structured', batch
     return {g: dict(perplexity=math.exp(nll[g] / count[g]), lyric_perplexity=math.exp(lnll[g] / lcount[g]) if lcount[g] else None,
                     tokens=count[g], lyric_tokens=lcount[g]) for g in nll}
 
+# %% ../nbs/07_metrics.ipynb #ff0d8033
+def fluency(model, tok, songs, template: str = 'structured', batch_size: int = 8, max_length: int = 1024) -> float | None:
+    "Mean log-probability (nats) `model` gives the lyric-line tokens of generated `songs`, each under its own map and theme (None without a song that has lyrics)."
+    recs = [dict(genre='all', song_map=s.song_map, title=s.theme, lyrics=s.text) for s in songs if s.sections]
+    p = perplexity_by_genre(model, tok, recs, template, batch_size, max_length, False).get('all', {}).get('lyric_perplexity') if recs else None
+    return -math.log(p) if p else None
+
 # %% ../nbs/07_metrics.ipynb #b73c9d2d
 @torch.no_grad()
 def token_probabilities(model, tok, record: dict, template: str = 'structured', max_length: int = 1024) -> list[tuple[str, float]]:
@@ -219,27 +220,65 @@ def repeat_spans(text: str, lyrics: str, start: int = 0) -> tuple | None:
     return ((i, i + len(block)), (j, j + len(block))) if j >= 0 else None
 
 @torch.no_grad()
+def span_losses(model, tok, record: dict, find_spans, template: str = 'structured', max_length: int = 1024) -> list:
+    "Per character span that `find_spans(text, lyrics, start)` finds in prepared `record` as trained (its chat text, the lyrics from `start`): the loss (nats) of each token it overlaps, or None where `max_length` cut it; [] if it finds none."
+    ex = training_example(record, template)
+    msgs = ex['prompt'] + ex['completion']
+    text = tok.apply_chat_template(msgs, tokenize=False)
+    spans = find_spans(text, record['lyrics'], len(tok.apply_chat_template(ex['prompt'], add_generation_prompt=True, tokenize=False))) or []
+    if not spans: return []
+    enc = tok.apply_chat_template(msgs, tokenize=True, tokenizer_kwargs=dict(return_offsets_mapping=True))
+    ids, offsets = enc['input_ids'][:max_length], enc['offset_mapping'][:max_length]
+    model.eval()
+    x = torch.tensor([ids], device=model.device)
+    nll = torch.nn.functional.cross_entropy(model(input_ids=x).logits[0, :-1].float(), x[0, 1:], reduction='none').tolist()
+    out = []
+    for a, b, *_ in spans:
+        ks = [k for k, (s, e) in enumerate(offsets) if k > 0 and s < b and e > a]      # token k is predicted from those before it
+        out.append([nll[k - 1] for k in ks] if ks and offsets[ks[-1]][1] >= b else None)
+    return out
+
 def repeat_cost(model, tok, records, template: str = 'structured', max_length: int = 1024) -> dict:
     "Mean loss per token (nats) of each song's first chorus and of its verbatim repeat, over the `records` that repeat one, and their ratio."
-    model.eval()
     first, again = [], []
     for r in records:
-        ex = training_example(r, template)
-        msgs = ex['prompt'] + ex['completion']
-        text = tok.apply_chat_template(msgs, tokenize=False)
-        spans = repeat_spans(text, r['lyrics'], len(tok.apply_chat_template(ex['prompt'], add_generation_prompt=True, tokenize=False)))
-        if spans is None: continue
-        enc = tok.apply_chat_template(msgs, tokenize=True, tokenizer_kwargs=dict(return_offsets_mapping=True))
-        ids, offsets = enc['input_ids'][:max_length], enc['offset_mapping'][:max_length]
-        flags = [[k > 0 and a <= s and e <= b for k, (s, e) in enumerate(offsets)][1:] for a, b in spans]   # token k is predicted from those before it
-        if not all(any(f) for f in flags): continue                                                       # the repeat was cut at max_length
-        x = torch.tensor([ids], device=model.device)
-        nll = torch.nn.functional.cross_entropy(model(input_ids=x).logits[0, :-1].float(), x[0, 1:], reduction='none').cpu()
-        (f1, f2), = [[float(nll[torch.tensor(f)].mean()) for f in flags]]
-        first.append(f1); again.append(f2)
+        losses = span_losses(model, tok, r, repeat_spans, template, max_length)
+        if len(losses) != 2 or None in losses: continue                   # no repeat, or it was cut at max_length
+        first.append(sum(losses[0]) / len(losses[0])); again.append(sum(losses[1]) / len(losses[1]))
     if not first: return dict(songs=0)
     f, a = sum(first) / len(first), sum(again) / len(again)
     return dict(songs=len(first), first=f, repeat=a, ratio=a / f)
+
+# %% ../nbs/07_metrics.ipynb #59d0e5ff
+_LAST_WORD = re.compile(r"[A-Za-z][A-Za-z']*(?=[^A-Za-z]*$)")
+
+def rhyme_word_spans(text: str, lyrics: str, start: int = 0) -> list:
+    "(start, end, answers) in `text` (which holds `lyrics` from `start`) of each line-end word that rhymes with another line's in its section: `answers` if an earlier line's end rhymes with it, else it opens the rhyme. Sections repeating an earlier one's lines are left out."
+    out, seen, pos = [], set(), start
+    for h, lines in parse_sections(lyrics):
+        at = []
+        for l in lines:
+            i = text.find(l, pos); at.append(i); pos = i + len(l) if i >= 0 else pos
+        if h is None or tuple(lines) in seen: continue
+        seen.add(tuple(lines))
+        ends = [last_word(l) for l in lines]
+        for k, (l, i) in enumerate(zip(lines, at)):
+            m = _LAST_WORD.search(l)
+            if i < 0 or not m: continue
+            answers = any(rhymes(ends[j], ends[k]) for j in range(k))
+            if answers or any(rhymes(ends[k], ends[j]) for j in range(k + 1, len(lines))): out.append((i + m.start(), i + m.end(), answers))
+    return out
+
+def rhyme_cost(model, tok, records, template: str = 'structured', max_length: int = 1024) -> dict:
+    "Mean loss (nats, a word's tokens summed) of line-end words that answer an earlier rhyme in their section and of words that open one, over prepared `records`, and their ratio."
+    opens, answers = [], []
+    for r in records:
+        spans = rhyme_word_spans(r['lyrics'], r['lyrics'])
+        for (*_, ans), loss in zip(spans, span_losses(model, tok, r, rhyme_word_spans, template, max_length) if spans else []):
+            if loss is not None: (answers if ans else opens).append(sum(loss))
+    if not opens or not answers: return dict(words=0)
+    o, a = sum(opens) / len(opens), sum(answers) / len(answers)
+    return dict(words=len(opens) + len(answers), opens=o, answers=a, ratio=a / o)
 
 # %% ../nbs/07_metrics.ipynb #4518c4ef
 MODES = ('base-free', 'tuned-free', 'tuned-constrained')
@@ -320,8 +359,10 @@ def evaluate(run, data=None, n_per_genre: int = 20, max_new_tokens: int | None =
     ppl = {g: dict(base=base_ppl[g]['perplexity'], tuned=tuned_ppl[g]['perplexity'], lyric_base=base_ppl[g]['lyric_perplexity'],
                    lyric_tuned=tuned_ppl[g]['lyric_perplexity'], tokens=tuned_ppl[g]['tokens'], lyric_tokens=tuned_ppl[g]['lyric_tokens'])
            for g in tuned_ppl}
-    with tuned.model.disable_adapter(): base_copy = repeat_cost(tuned.model, tuned.tok, test, cfg.model.template, cfg.training.max_length)
-    copying = dict(base=base_copy, tuned=repeat_cost(tuned.model, tuned.tok, test, cfg.model.template, cfg.training.max_length))
+    reading = {}                           # does each model copy from its context, and know what rhymes?
+    for name, cost in (('repeat_cost', repeat_cost), ('rhyme_cost', rhyme_cost)):
+        with tuned.model.disable_adapter(): base_cost = cost(tuned.model, tuned.tok, test, cfg.model.template, cfg.training.max_length)
+        reading[name] = dict(base=base_cost, tuned=cost(tuned.model, tuned.tok, test, cfg.model.template, cfg.training.max_length))
     clf, vocab, genres = fit_genre_classifier(train), lyric_vocabulary(train), tuned.genres
     human = [r for r in test if r['genre'] in genres]
     from lyricloop.generate import SongRequest
@@ -348,13 +389,10 @@ def evaluate(run, data=None, n_per_genre: int = 20, max_new_tokens: int | None =
     other = [SongRequest(r.genre, r.song_map, reqs[(i + len(genres)) % len(reqs)].theme, r.seed) for i, r in enumerate(reqs[:k])]
     retheme = tuned.generate_batch(other, mode='constrained', batch_size=batch_size)
     theme_shared = shared_line_rate([[a.text, b.text] for a, b in zip(songs['tuned-constrained'], retheme) if a.theme != b.theme])
-    flu = {m: perplexity_by_genre(tuned.model, tuned.tok, [dict(genre=m, song_map=s.song_map, title=s.theme, lyrics=s.text)
-                                                            for s in songs[m] if s.sections], cfg.model.template, batch_size,
-                                  cfg.training.max_length, False).get(m, {}).get('lyric_perplexity') for m in MODES}
-    fluency = {m: -math.log(v) if v else None for m, v in flu.items()}   # the tuned model's mean log-probability of the songs' lyric tokens
+    fluent = {m: fluency(tuned.model, tuned.tok, songs[m], cfg.model.template, batch_size, cfg.training.max_length) for m in MODES}   # all scored by the tuned model
     songs['tuned-constrained (other theme)'] = retheme
     res = dict(run=str(run.root), data=str(data), test_songs=len(test), n_per_genre=n_per_genre, max_new_tokens=max_new_tokens,
-               seed=seed, genres=genres, perplexity=ppl, repeat_cost=copying, modes=modes, fluency=fluency, theme_shared_line_rate=theme_shared,
+               seed=seed, genres=genres, perplexity=ppl, **reading, modes=modes, fluency=fluent, theme_shared_line_rate=theme_shared,
                generation={m: v['per_genre'] for m, v in modes.items()}, seconds=round(time.time() - t0, 1))
     out = Path(out) if out else run.metrics
     for path, obj in ((out, res), (out.with_name(out.stem + '_songs.json'), {m: [s.to_dict() for s in v] for m, v in songs.items()})):
@@ -370,6 +408,13 @@ def repeat_line(m: dict) -> str | None:
     if not all(c.get(k, {}).get('songs') for k in ('base', 'tuned')): return None
     return (f"repeated chorus: its verbatim repeat costs the tuned model {c['tuned']['ratio']:.0%} of the first time (base {c['base']['ratio']:.0%}, "
             f"{c['tuned']['songs']} test songs); a model that reads its context pays near 0%")
+
+def rhyme_line(m: dict) -> str | None:
+    "What `rhyme_cost` found, base and tuned, as one line (None for metrics without it)."
+    c = m.get('rhyme_cost') or {}
+    if not all(c.get(k, {}).get('words') for k in ('base', 'tuned')): return None
+    return (f"rhyme: a line-end word answering an earlier rhyme costs the tuned model {c['tuned']['ratio']:.0%} of one opening a rhyme (base {c['base']['ratio']:.0%}, "
+            f"{c['tuned']['words']} words of the test songs); a model that knows what rhymes pays far less")
 
 def summary_line(mode: str, v: dict) -> str:
     "One line of a mode's evaluation: genre accuracy, exact maps, EOS, junk and shared lines."

@@ -130,7 +130,7 @@ def _run_stages(root, cfg, csv, base_recipe, base_dir, song_map, theme, n_per_ge
     log(f"      the whole songs: {songs}")
     if last < 4: return res
 
-    from lyricloop.metrics import evaluate, repeat_line, summary_line
+    from lyricloop.metrics import evaluate, repeat_line, rhyme_line, summary_line
     key = stage_key('evaluate', key, n_per_genre, max_new_tokens)
     stage(f"evaluate: perplexity base vs tuned; genre, map and craft of {n_per_genre} songs per genre and mode"
           + (" (lyricloop evaluate writes 20 by default)" if n_per_genre < 20 else ""))
@@ -141,7 +141,7 @@ def _run_stages(root, cfg, csv, base_recipe, base_dir, song_map, theme, n_per_ge
     ppl, order = res['metrics']['perplexity'], [x['genre'] for x in res['songs']]
     for g in sorted(ppl, key=lambda g: order.index(g) if g in order else len(order)):   # in the songs' genre order
         log(f"      {g:<8} perplexity base {ppl[g]['base']:6.2f} -> tuned {ppl[g]['tuned']:5.2f}")
-    if repeat_line(res['metrics']): log('      ' + repeat_line(res['metrics']))
+    for line in filter(None, (repeat_line(res['metrics']), rhyme_line(res['metrics']))): log('      ' + line)
     for mode, v in res['metrics']['modes'].items(): log('      ' + summary_line(mode, v))
     for line in SUMMARY_LEGEND: log('      ' + line)
     if last < 5: return res
