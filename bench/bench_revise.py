@@ -6,10 +6,11 @@
 The requests are `evaluate`'s (`evaluation_requests`: per genre, the maps and titles of test songs, seeds seed + k), written
 constrained with craft (the genre's rhyme scheme and syllables) in one batch, then each song revised: every line that misses
 its rhyme or syllables, is junk, or reads as filler (its tokens' mean log-probability under the tuned model below
-`FILLER_LOGPROB`) is redrafted from `--candidates` candidates, the best kept (craft first, then log-probability). The same
-requests are written free too, as the reference the fluency target is stated against.
+`FILLER_LOGPROB`) is redrafted, the best candidate kept (craft first, then log-probability): once from `--candidates`
+lines written under the line's craft alone (`refit=False`), once with as many free lines refitted to it as well (the
+default). The same requests are written free too, as the reference the fluency target is stated against.
 
-Rows: free (reference), constrained draft, constrained revised. Columns as `evaluate` computes them: fluency (the tuned
+Rows: free (reference), constrained draft, revised from craft candidates only, revised with refitted free lines. Columns as `evaluate` computes them: fluency (the tuned
 model's mean log-probability of the songs' lyric tokens, prompt = the song's map, theme and craft), requested rhyme,
 syllables exact / within one, theme in every chorus, junk (theme words known), genre accuracy (the TF-IDF classifier fitted
 on the run's training split), lines redrafted and seconds per song (wall, this process). Target (#24): constrained fluency
@@ -40,17 +41,19 @@ def main():
     clf, vocab = fit_genre_classifier(train), lyric_vocabulary(train)
     t0 = time.time(); free = g.generate_batch(reqs, mode='free'); t_free = time.time() - t0
     t0 = time.time(); draft = g.generate_batch(reqs, mode='constrained'); t_draft = time.time() - t0
+    t0 = time.time(); crafted = [g.revise(s, a.candidates, refit=False) for s in draft]; t_crafted = time.time() - t0
     t0 = time.time(); revised = [g.revise(s, a.candidates) for s in draft]; t_rev = time.time() - t0
 
     rows = []
     for name, songs, secs in (('free (reference)', free, t_free), ('constrained draft', draft, t_draft),
-                              ('constrained revised', revised, t_draft + t_rev)):
+                              ('revised, craft candidates only', crafted, t_draft + t_crafted),
+                              ('revised, + refitted free lines', revised, t_draft + t_rev)):
         c = craft_rates([requested_craft(s.text, s.asked(), s.theme) for s in songs])
         acc = sum(p == s.genre for p, s in zip(clf.predict([s.text for s in songs]), songs)) / len(songs)
         rows.append(dict(rows=name, fluency=fluency(g.model, g.tok, songs, cfg.model.template, 8, cfg.training.max_length), rhyme=c['rhyme_accuracy'], syllables_exact=c['syllables_exact'],
                          syllables_within_1=c['syllables_within_1'], theme_in_chorus=c['theme_in_chorus'],
                          junk=junk_rate([s.text for s in songs], vocab, [s.theme for s in songs]), genre_accuracy=acc,
-                         redrafted=sum(len(s.revised) for s in songs) if songs is revised else 0, seconds_per_song=secs / len(songs)))
+                         redrafted=sum(len(s.revised) for s in songs), seconds_per_song=secs / len(songs)))
     lines = sum(len(ls) for s in draft for h, ls in s.sections if h)
     print(f"run {run.root}: {len(reqs)} requests ({a.per_genre} per genre), {a.candidates} candidates a line, "
           f"filler under {FILLER_LOGPROB} nats; {lines} constrained lines")

@@ -17,10 +17,11 @@ from .sections import section_headers, parse_sections, song_map
 
 # %% auto #0
 __all__ = ['NEG', 'OVERFLOW', 'ZONE', 'FREE_UNTIL', 'LEAD_INS', 'MAX_END_WORDS', 'MIN_GENRE_ENDS', 'MIN_LEAD_SHARE', 'END',
-           'DETERMINERS', 'S_CONTRACTS', 'DEFAULT_CRAFT', 'MAX_SECTION_TOKENS', 'FILLER_LOGPROB', 'Song', 'format_song',
-           'TokenTable', 'SongPlan', 'song_plan', 'SongMapProcessor', 'RowSampler', 'EndingTrie', 'LineCraft',
-           'vocab_lexicon', 'choose_hook', 'CallbackStreamer', 'check_request', 'run_genres', 'check_run', 'run_base',
-           'SongRequest', 'LyricGenerator', 'LineProcessor', 'critique', 'token_logprobs', 'line_logprobs']
+           'DETERMINERS', 'S_CONTRACTS', 'DEFAULT_CRAFT', 'MAX_SECTION_TOKENS', 'FILLER_LOGPROB', 'REFIT_WORDS', 'Song',
+           'format_song', 'TokenTable', 'SongPlan', 'song_plan', 'SongMapProcessor', 'RowSampler', 'EndingTrie',
+           'LineCraft', 'vocab_lexicon', 'choose_hook', 'CallbackStreamer', 'check_request', 'run_genres', 'check_run',
+           'run_base', 'SongRequest', 'LyricGenerator', 'LineProcessor', 'critique', 'token_logprobs', 'line_logprobs',
+           'refit_endings']
 
 # %% ../nbs/06_generate.ipynb #d0faf83e
 from .craft import annotate, mark_song, CraftSpec
@@ -672,11 +673,26 @@ def line_logprobs(model, tok, ctx: list, lines: list) -> list:
     return [sum(p) / len(p) if p else 0.0 for p in per]
 
 
+# %% ../nbs/06_generate.ipynb #6c7551f9
+REFIT_WORDS = 4   # end words tried on each free line (8 gave the same fluency on the demo run)
+
+def refit_endings(lines: list, ends, target: int | None, k: int = REFIT_WORDS) -> list:
+    "Each of `lines` (the model's, written free) as it is where it ends on one of `ends`, then with its last word swapped for each of the first `k` of `ends` that bring it to `target` syllables (any, without a target); no header, no one-word line."
+    out = []
+    for line in lines:
+        ws = line.split()
+        if len(ws) < 2 or '[' in line: continue
+        head = ' '.join(ws[:-1])
+        own = [line] if last_word(line) in ends else []            # the line as written, where it already ends on a word it may take
+        out += own + [f"{head} {w}" for w in ends if target is None or line_syllables(head) + syllables(w) == target][:k]
+    return list(dict.fromkeys(out))
+
 # %% ../nbs/06_generate.ipynb #c4af000d
 @patch
 @torch.no_grad()
-def revise(self: LyricGenerator, song: Song, n: int = 4, temperature: float | None = None, filler: float | None = FILLER_LOGPROB) -> Song:
-    "`song` with each line that misses its craft, is junk or reads as filler (mean log-probability under `filler`; None: not judged) redrafted: `n` candidates, the best by rhyme, syllables, then log-probability."
+def revise(self: LyricGenerator, song: Song, n: int = 4, temperature: float | None = None, filler: float | None = FILLER_LOGPROB,
+           refit: bool = True) -> Song:
+    "`song` with each line that misses its craft, is junk or reads as filler (mean log-probability under `filler`; None: not judged) redrafted: `n` candidates under its craft (and `n` free lines refitted, with `refit`), the best by rhyme, syllables, then log-probability."
     if not song.craft: return song
     specs = [CraftSpec(c['rhyme'], tuple(c['syllables'])) for c in song.craft]
     secs = [list(ls) for h, ls in song.sections if h is not None]
@@ -708,11 +724,15 @@ def revise(self: LyricGenerator, song: Song, n: int = 4, temperature: float | No
             gc = GenerationConfig(do_sample=False, max_new_tokens=48, eos_token_id=[self.table.newline_id], pad_token_id=self.tok.pad_token_id,
                                   temperature=None, top_p=None, top_k=None)
             seeds = [(song.seed or 0) * 1009 + 97 * k + 13 * i + j for j in range(n)]
+            plain = {x: v for x, v in samp.items() if x != 'repetition_penalty'}
             procs = LogitsProcessorList([LineProcessor(self.table, crafts, len(ctx)),
-                                         RowSampler(seeds, self.table.never, **{x: v for x, v in samp.items() if x != 'repetition_penalty'})])
+                                         RowSampler(seeds, self.table.never, **plain)])
             out = self.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), generation_config=gc, logits_processor=procs)
-            cands = list(dict.fromkeys([lines[i]] + [c for c in (self.tok.decode(r[len(ctx):], skip_special_tokens=True).split('\n')[0].strip()
-                                                              for r in out.tolist()) if c]))                     # the draft's line competes too
+            free = self.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), generation_config=gc,
+                                       logits_processor=LogitsProcessorList([RowSampler([s + 7919 for s in seeds], self.table.never, **plain)])).tolist() if refit else []
+            line_of = lambda r: self.tok.decode(r[len(ctx):], skip_special_tokens=True).split('\n')[0].strip()
+            cands = list(dict.fromkeys([lines[i]] + [c for c in map(line_of, out.tolist()) if c]            # the draft's line competes too
+                                       + refit_endings([line_of(r) for r in free], crafts[0].end_words(i), spec.target(i))))
             lps_c = [sum(v) / len(v) for v in token_logprobs(self.model, ctx, [self.tok.encode(l + '\n', add_special_tokens=False) for l in cands])]
             def score(j):
                 line = cands[j]
