@@ -727,12 +727,13 @@ def revise(self: LyricGenerator, song: Song, n: int = 4, temperature: float | No
             plain = {x: v for x, v in samp.items() if x != 'repetition_penalty'}
             procs = LogitsProcessorList([LineProcessor(self.table, crafts, len(ctx)),
                                          RowSampler(seeds, self.table.never, **plain)])
+            ends = crafts[0].end_words(i)                                     # taken before the crafts follow the candidates
             out = self.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), generation_config=gc, logits_processor=procs)
             free = self.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), generation_config=gc,
-                                       logits_processor=LogitsProcessorList([RowSampler([s + 7919 for s in seeds], self.table.never, **plain)])).tolist() if refit else []
+                                       logits_processor=LogitsProcessorList([RowSampler([s + 7919 for s in seeds], self.table.never, **plain)])).tolist() if refit else []   # other draws than the craft candidates'
             line_of = lambda r: self.tok.decode(r[len(ctx):], skip_special_tokens=True).split('\n')[0].strip()
             cands = list(dict.fromkeys([lines[i]] + [c for c in map(line_of, out.tolist()) if c]            # the draft's line competes too
-                                       + refit_endings([line_of(r) for r in free], crafts[0].end_words(i), spec.target(i))))
+                                       + refit_endings([line_of(r) for r in free], ends, spec.target(i))))
             lps_c = [sum(v) / len(v) for v in token_logprobs(self.model, ctx, [self.tok.encode(l + '\n', add_special_tokens=False) for l in cands])]
             def score(j):
                 line = cands[j]
