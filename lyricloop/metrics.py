@@ -221,7 +221,7 @@ def repeat_spans(text: str, lyrics: str, start: int = 0) -> tuple | None:
 
 @torch.no_grad()
 def span_losses(model, tok, record: dict, find_spans, template: str = 'structured', max_length: int = 1024) -> list:
-    "Per character span that `find_spans(text, lyrics, start)` finds in prepared `record` as trained (its chat text, the lyrics from `start`): the loss (nats) of each token it overlaps, or None where `max_length` cut it; [] if it finds none."
+    "(span, losses) per character span that `find_spans(text, lyrics, start)` finds in prepared `record` as trained (its chat text, the lyrics from `start`): the loss (nats) of each token it overlaps, or None where `max_length` cut it; [] if it finds none."
     ex = training_example(record, template)
     msgs = ex['prompt'] + ex['completion']
     text = tok.apply_chat_template(msgs, tokenize=False)
@@ -235,14 +235,14 @@ def span_losses(model, tok, record: dict, find_spans, template: str = 'structure
     out = []
     for a, b, *_ in spans:
         ks = [k for k, (s, e) in enumerate(offsets) if k > 0 and s < b and e > a]      # token k is predicted from those before it
-        out.append([nll[k - 1] for k in ks] if ks and offsets[ks[-1]][1] >= b else None)
+        out.append(((a, b, *_), [nll[k - 1] for k in ks] if ks and offsets[ks[-1]][1] >= b else None))
     return out
 
 def repeat_cost(model, tok, records, template: str = 'structured', max_length: int = 1024) -> dict:
     "Mean loss per token (nats) of each song's first chorus and of its verbatim repeat, over the `records` that repeat one, and their ratio."
     first, again = [], []
     for r in records:
-        losses = span_losses(model, tok, r, repeat_spans, template, max_length)
+        losses = [l for _, l in span_losses(model, tok, r, repeat_spans, template, max_length)]
         if len(losses) != 2 or None in losses: continue                   # no repeat, or it was cut at max_length
         first.append(sum(losses[0]) / len(losses[0])); again.append(sum(losses[1]) / len(losses[1]))
     if not first: return dict(songs=0)
@@ -273,8 +273,7 @@ def rhyme_cost(model, tok, records, template: str = 'structured', max_length: in
     "Mean loss (nats, a word's tokens summed) of line-end words that answer an earlier rhyme in their section and of words that open one, over prepared `records`, and their ratio."
     opens, answers = [], []
     for r in records:
-        spans = rhyme_word_spans(r['lyrics'], r['lyrics'])
-        for (*_, ans), loss in zip(spans, span_losses(model, tok, r, rhyme_word_spans, template, max_length) if spans else []):
+        for (*_, ans), loss in span_losses(model, tok, r, rhyme_word_spans, template, max_length):
             if loss is not None: (answers if ans else opens).append(sum(loss))
     if not opens or not answers: return dict(words=0)
     o, a = sum(opens) / len(opens), sum(answers) / len(answers)
