@@ -30,7 +30,7 @@ def main():
     from lyricloop.config import LoopConfig, RunDir
     from lyricloop.data import load_prepared
     from lyricloop.generate import LyricGenerator, FILLER_LOGPROB
-    from lyricloop.metrics import (craft_rates, evaluation_requests, fit_genre_classifier, fluency, junk_rate, lyric_vocabulary,
+    from lyricloop.metrics import (craft_rates, echo_rate, evaluation_requests, fit_genre_classifier, fluency, junk_rate, lyric_vocabulary,
                                    requested_craft, training_data)
     run = RunDir(a.run)
     cfg = LoopConfig.load(run.config)
@@ -52,7 +52,7 @@ def main():
         acc = sum(p == s.genre for p, s in zip(clf.predict([s.text for s in songs]), songs)) / len(songs)
         rows.append(dict(rows=name, fluency=fluency(g.model, g.tok, songs, cfg.model.template, 8, cfg.training.max_length), rhyme=c['rhyme_accuracy'], syllables_exact=c['syllables_exact'],
                          syllables_within_1=c['syllables_within_1'], theme_in_chorus=c['theme_in_chorus'],
-                         junk=junk_rate([s.text for s in songs], vocab, [s.theme for s in songs]), genre_accuracy=acc,
+                         junk=junk_rate([s.text for s in songs], vocab, [s.theme for s in songs]), echo=echo_rate([s.text for s in songs]), genre_accuracy=acc,
                          redrafted=sum(len(s.revised) for s in songs), seconds_per_song=secs / len(songs)))
     lines = sum(len(ls) for s in draft for h, ls in s.sections if h)
     print(f"run {run.root}: {len(reqs)} requests ({a.per_genre} per genre), {a.candidates} candidates a line, "

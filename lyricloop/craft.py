@@ -12,11 +12,11 @@ from .sections import HOOK_SECTIONS, normalize_section, parse_sections, parse_so
 
 # %% auto #0
 __all__ = ['LETTERS', 'SCHEMES', 'MAX_SCHEME', 'MAX_SYLLABLES', 'STOPWORDS', 'END_FUNCTION_WORDS', 'words', 'last_word',
-           'syllables', 'line_syllables', 'rhyme_key', 'rhymes', 'junk_line', 'rhyme_letters', 'rhyme_density',
-           'parse_scheme', 'parse_syllables', 'CraftSpec', 'craft_spec', 'map_without_craft', 'parse_craft_map',
-           'rhyme_pairs', 'craft_check', 'section_craft', 'craft_profile', 'genre_craft', 'theme_words', 'theme_hook',
-           'theme_in_hooks', 'annotate', 'mark_song', 'lexicon_counts', 'Lexicon', 'genre_lexicons', 'lead_in_shares',
-           'run_craft']
+           'syllables', 'line_syllables', 'rhyme_key', 'rhymes', 'junk_line', 'echo_line', 'rhyme_letters',
+           'rhyme_density', 'parse_scheme', 'parse_syllables', 'CraftSpec', 'craft_spec', 'map_without_craft',
+           'parse_craft_map', 'rhyme_pairs', 'craft_check', 'section_craft', 'craft_profile', 'genre_craft',
+           'theme_words', 'theme_hook', 'theme_in_hooks', 'annotate', 'mark_song', 'lexicon_counts', 'Lexicon',
+           'genre_lexicons', 'lead_in_shares', 'run_craft']
 
 # %% ../nbs/00c_craft.ipynb #6f0f083d
 _VOWELS = re.compile(r'[aeiouy]+')
@@ -78,6 +78,11 @@ def junk_line(line: str, known) -> bool:
     if '\ufffd' in line or any(unicodedata.category(c) == 'Cc' for c in line): return True
     ws, knows = words(line), known if callable(known) else known.__contains__
     return not any(len(w.replace("'", '')) >= 2 for w in ws) or not all(knows(w) for w in ws)
+
+def echo_line(line: str, before: str | None) -> bool:
+    "Whether `line` is the line `before` it again but for its last word (\"I can't forget the choir / I can't forget the fire\"): two words or more before it, and not the same line."
+    head = lambda l: ' '.join(words(l)[:-1])
+    return before is not None and line != before and len(words(line)) > 2 and head(line) == head(before)
 
 # %% ../nbs/00c_craft.ipynb #e4bf58e7
 LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWYZ'   # X is kept for "free" in schemes

@@ -17,11 +17,11 @@ from .sections import section_headers, parse_sections, song_map
 
 # %% auto #0
 __all__ = ['NEG', 'OVERFLOW', 'ZONE', 'FREE_UNTIL', 'LEAD_INS', 'MAX_END_WORDS', 'MIN_GENRE_ENDS', 'MIN_LEAD_SHARE', 'END',
-           'DETERMINERS', 'S_CONTRACTS', 'DEFAULT_CRAFT', 'MAX_SECTION_TOKENS', 'FILLER_LOGPROB', 'REFIT_WORDS', 'Song',
-           'format_song', 'TokenTable', 'SongPlan', 'song_plan', 'SongMapProcessor', 'RowSampler', 'EndingTrie',
-           'LineCraft', 'vocab_lexicon', 'choose_hook', 'CallbackStreamer', 'check_request', 'run_genres', 'check_run',
-           'run_base', 'SongRequest', 'LyricGenerator', 'LineProcessor', 'critique', 'token_logprobs', 'line_logprobs',
-           'refit_endings']
+           'DETERMINERS', 'S_CONTRACTS', 'DEFAULT_CRAFT', 'MAX_SECTION_TOKENS', 'FILLER_LOGPROB', 'REFIT_WORDS',
+           'SET_PHRASE', 'Song', 'format_song', 'TokenTable', 'SongPlan', 'song_plan', 'SongMapProcessor', 'RowSampler',
+           'EndingTrie', 'LineCraft', 'vocab_lexicon', 'choose_hook', 'CallbackStreamer', 'check_request', 'run_genres',
+           'check_run', 'run_base', 'SongRequest', 'LyricGenerator', 'LineProcessor', 'critique', 'token_logprobs',
+           'line_logprobs', 'end_word_logprobs', 'refit_endings']
 
 # %% ../nbs/06_generate.ipynb #d0faf83e
 from .craft import annotate, mark_song, CraftSpec
@@ -232,7 +232,7 @@ class RowSampler(LogitsProcessor):
         return out
 
 # %% ../nbs/06_generate.ipynb #c4af0002
-from .craft import (CraftSpec, Lexicon, craft_spec, genre_craft, junk_line, last_word, line_syllables, parse_craft_map,
+from .craft import (CraftSpec, Lexicon, craft_spec, echo_line, genre_craft, junk_line, last_word, line_syllables, parse_craft_map,
                              rhymes, syllables, theme_words, words, _phones)
 from .sections import HOOK_SECTIONS
 
@@ -641,7 +641,7 @@ class LineProcessor(LogitsProcessor):
 FILLER_LOGPROB = -1.5   # a line whose tokens average below this log-probability under the model reads as filler: 1 % of the demo run's free lines, 62 % of its constrained lines
 
 def critique(lines: list, spec: CraftSpec, lexicon: Lexicon, logprobs: list | None = None, floor: float = FILLER_LOGPROB) -> dict:
-    "{line index: reasons} for the lines of a section that miss its craft: 'syllables' (off target), 'rhyme' (not rhyming with its group's earlier line), 'junk', and with the lines' `logprobs` 'filler' (under `floor`)."
+    "{line index: reasons} for the lines of a section that miss its craft: 'syllables' (off target), 'rhyme' (not rhyming with its group's earlier line), 'junk', 'echo' (`echo_line`: the line before it again but for its last word), and with the lines' `logprobs` 'filler' (under `floor`)."
     ends, last, out = [last_word(l) for l in lines], {}, {}
     for i, l in enumerate(lines):
         why = []
@@ -650,6 +650,7 @@ def critique(lines: list, spec: CraftSpec, lexicon: Lexicon, logprobs: list | No
         if g is not None and g in last and not rhymes(ends[last[g]], ends[i]): why.append('rhyme')
         if g is not None: last[g] = i
         if junk_line(l, lambda w: w in lexicon.count or _phones(w) is not None): why.append('junk')   # known: the genre's lexicon or the CMU dictionary
+        if echo_line(l, lines[i - 1] if i else None): why.append('echo')
         if logprobs is not None and logprobs[i] < floor: why.append('filler')
         if why: out[i] = why
     return out
@@ -672,19 +673,31 @@ def line_logprobs(model, tok, ctx: list, lines: list) -> list:
     for v, (a, _) in zip(token_logprobs(model, ctx, [enc['input_ids']])[0], enc['offset_mapping']): per[bisect.bisect_right(ends, a)].append(v)
     return [sum(p) / len(p) if p else 0.0 for p in per]
 
+def end_word_logprobs(model, tok, ctx: list, lines: list) -> list:
+    "The log-probability under `model` of each line's last word (its tokens summed), each of `lines` written alone after the ids `ctx`."
+    encs = [tok(l, add_special_tokens=False, return_offsets_mapping=True) for l in lines]
+    out = []
+    for l, e, lp in zip(lines, encs, token_logprobs(model, ctx, [e['input_ids'] or [0] for e in encs])):
+        start = len(l.rstrip()) - len(l.rstrip().split()[-1]) if l.strip() else len(l)
+        out.append(sum(v for v, (a, b) in zip(lp, e['offset_mapping']) if b > start))
+    return out
+
 
 # %% ../nbs/06_generate.ipynb #6c7551f9
 REFIT_WORDS = 4   # end words tried on each free line (8 gave the same fluency on the demo run)
 
-def refit_endings(lines: list, ends, target: int | None, k: int = REFIT_WORDS) -> list:
-    "Each of `lines` (the model's, written free) as it is where it ends on one of `ends`, then with its last word swapped for each of the first `k` of `ends` that bring it to `target` syllables (any, without a target); no header, no one-word line."
+SET_PHRASE = 0.3  # a free line whose last word the model gives this probability or more ends on a set phrase ("burn it down"): its ending is not swapped
+
+def refit_endings(lines: list, ends, target: int | None, k: int = REFIT_WORDS, set_phrase=()) -> list:
+    "Each of `lines` (the model's, written free) as it is where it ends on one of `ends`, then with its last word swapped for each of the first `k` of `ends` that bring it to `target` syllables (any, without a target); no header, no one-word line, no swap in the lines of `set_phrase`."
     out = []
     for line in lines:
         ws = line.split()
         if len(ws) < 2 or '[' in line: continue
         head = ' '.join(ws[:-1])
         own = [line] if last_word(line) in ends else []            # the line as written, where it already ends on a word it may take
-        out += own + [f"{head} {w}" for w in ends if target is None or line_syllables(head) + syllables(w) == target][:k]
+        swaps = [] if line in set_phrase else [f"{head} {w}" for w in ends if target is None or line_syllables(head) + syllables(w) == target][:k]
+        out += own + swaps
     return list(dict.fromkeys(out))
 
 # %% ../nbs/06_generate.ipynb #c4af000d
@@ -732,8 +745,10 @@ def revise(self: LyricGenerator, song: Song, n: int = 4, temperature: float | No
             free = self.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), generation_config=gc,
                                        logits_processor=LogitsProcessorList([RowSampler([s + 7919 for s in seeds], self.table.never, **plain)])).tolist() if refit else []   # other draws than the craft candidates'
             line_of = lambda r: self.tok.decode(r[len(ctx):], skip_special_tokens=True).split('\n')[0].strip()
+            frees = [line_of(r) for r in free]
+            fixed = {l for l, lp in zip(frees, end_word_logprobs(self.model, self.tok, ctx, frees)) if lp >= math.log(SET_PHRASE)} if frees else set()
             cands = list(dict.fromkeys([lines[i]] + [c for c in map(line_of, out.tolist()) if c]            # the draft's line competes too
-                                       + refit_endings([line_of(r) for r in free], ends, spec.target(i))))
+                                       + refit_endings(frees, ends, spec.target(i), set_phrase=fixed)))
             lps_c = [sum(v) / len(v) for v in token_logprobs(self.model, ctx, [self.tok.encode(l + '\n', add_special_tokens=False) for l in cands])]
             def score(j):
                 line = cands[j]

@@ -9,7 +9,7 @@ from collections import defaultdict
 from pathlib import Path
 import torch
 from .config import LoopConfig, LyricLoopError, RunDir
-from .craft import CraftSpec, HOOK_SECTIONS, craft_check, junk_line, last_word, line_syllables, rhyme_density, rhymes, theme_in_hooks, words
+from .craft import CraftSpec, HOOK_SECTIONS, craft_check, echo_line, junk_line, last_word, line_syllables, rhyme_density, rhymes, theme_in_hooks, words
 from .embedded import base_text
 from .progress import progress_bar
 from .prompts import training_example
@@ -17,10 +17,11 @@ from .sections import header_of, normalize_section, parse_sections, song_map
 
 # %% auto #0
 __all__ = ['MODES', 'edit_distance', 'structure_score', 'distinct_n', 'repeated_line_rate', 'craft', 'requested_craft',
-           'craft_rates', 'fit_genre_classifier', 'genre_fidelity', 'lyric_vocabulary', 'junk_rate', 'shared_line_rate',
-           'spread', 'own_part', 'across_processes', 'perplexity_by_genre', 'fluency', 'token_probabilities',
-           'repeat_spans', 'span_losses', 'repeat_cost', 'rhyme_word_spans', 'rhyme_cost', 'song_metrics',
-           'evaluation_requests', 'training_data', 'evaluate', 'repeat_line', 'rhyme_line', 'summary_line']
+           'craft_rates', 'fit_genre_classifier', 'genre_fidelity', 'lyric_vocabulary', 'junk_rate', 'echo_rate',
+           'shared_line_rate', 'spread', 'own_part', 'across_processes', 'perplexity_by_genre', 'fluency',
+           'token_probabilities', 'repeat_spans', 'span_losses', 'repeat_cost', 'rhyme_word_spans', 'rhyme_cost',
+           'song_metrics', 'evaluation_requests', 'training_data', 'evaluate', 'repeat_line', 'rhyme_line',
+           'summary_line']
 
 # %% ../nbs/07_metrics.ipynb #efe7b644
 def edit_distance(a: list, b: list) -> int:
@@ -115,6 +116,11 @@ def junk_rate(texts, vocab: set, themes=None) -> float | None:
     known = [vocab | set(words(t or '')) for t in themes] if themes is not None else [vocab] * len(texts)
     junk = [junk_line(l, v) for t, v in zip(texts, known) for l in _lyric_lines(t)]
     return sum(junk) / len(junk) if junk else None
+
+def echo_rate(texts) -> float | None:
+    "Share of the lyric lines of `texts` that echo the line before them in their section (`echo_line`; None if there is no lyric line)."
+    echo = [echo_line(l, ls[i - 1] if i else None) for t in texts for _, ls in parse_sections(t) for i, l in enumerate(ls)]
+    return sum(echo) / len(echo) if echo else None
 
 # %% ../nbs/07_metrics.ipynb #d8a0f5f3
 def shared_line_rate(groups) -> float | None:
@@ -315,7 +321,8 @@ def _mode_metrics(songs: list, clf, vocab: set, genres: list) -> dict:
     summary = {k: spread(r.get(k) for r in rows) for k in ('exact_map', 'map_similarity', 'rhyme_density', 'distinct_2', 'eos_rate')}
     return dict(genre=genre_fidelity([s.genre for s in songs], pred, genres), summary=summary, craft=craft_rates(counts),
                 craft_per_genre={g: craft_rates([c for c, s in zip(counts, songs) if s.genre == g]) for g in genres},
-                junk_rate=junk_rate([s.text for s in songs], vocab, [s.theme for s in songs]), shared_line_rate=shared_line_rate(groups),
+                junk_rate=junk_rate([s.text for s in songs], vocab, [s.theme for s in songs]), echo_rate=echo_rate([s.text for s in songs]),
+                shared_line_rate=shared_line_rate(groups),
                 per_genre={g: _summary([r for r, s in zip(rows, songs) if s.genre == g]) for g in genres})
 
 def training_data(run, data=None) -> Path:
@@ -370,7 +377,8 @@ def evaluate(run, data=None, n_per_genre: int = 20, max_new_tokens: int | None =
     rows = [dict(song_metrics(r['lyrics'], r['song_map']), **_craft_row(c)) for r, c in zip(human, hcounts)]   # computed once per song
     modes = dict(human=dict(genre=genre_fidelity([r['genre'] for r in human], clf.predict([r['lyrics'] for r in human]).tolist(), genres),
                             summary={k: spread(x[k] for x in rows) for k in ('rhyme_density', 'distinct_2')},
-                            junk_rate=junk_rate([r['lyrics'] for r in human], vocab, [r['title'] for r in human]), craft=craft_rates(hcounts),
+                            junk_rate=junk_rate([r['lyrics'] for r in human], vocab, [r['title'] for r in human]),
+                            echo_rate=echo_rate([r['lyrics'] for r in human]), craft=craft_rates(hcounts),
                             craft_per_genre={g: craft_rates([c for c, r in zip(hcounts, human) if r['genre'] == g]) for g in genres},
                             per_genre={g: _summary([x for x, r in zip(rows, human) if r['genre'] == g]) for g in genres}))
     reqs = evaluation_requests(test, genres, n_per_genre, seed)
