@@ -623,7 +623,7 @@ def generate(self: LyricGenerator, genre: str, song_map, theme: str | None = Non
 
 # %% ../nbs/06_generate.ipynb #c4af000b
 class LineProcessor(LogitsProcessor):
-    "Shape each row to write one line under its `LineCraft` (then a newline ends it)."
+    "Shape each row to write one line under its `LineCraft` (then a newline ends it); a row whose craft is None is left as the model writes it."
     def __init__(self, table: TokenTable, crafts: list, prompt_len: int):
         self.t, self.crafts, self.start = table, crafts, prompt_len
 
@@ -631,6 +631,7 @@ class LineProcessor(LogitsProcessor):
         t, V, dev = self.t, scores.shape[1], scores.device
         block = t.fit(t.mid_line | t.section_end, V, dev)
         for b, c in enumerate(self.crafts):
+            if c is None: continue
             body = input_ids[b, self.start:].tolist()
             c.follow(c.sec, body, t)
             row = scores[b]
@@ -733,21 +734,21 @@ def revise(self: LyricGenerator, song: Song, n: int = 4, temperature: float | No
                 if later and g not in c.keys: c.keys[g] = later      # a group's first line: rhyme with the line that answers it
                 c.line = ''
                 crafts.append(c)
-            ids = torch.tensor([ctx] * n, device=self.model.device)
+            rows = crafts + [None] * n if refit else crafts                  # and as many rows written free, to refit: one batch
+            ids = torch.tensor([ctx] * len(rows), device=self.model.device)
             gc = GenerationConfig(do_sample=False, max_new_tokens=48, eos_token_id=[self.table.newline_id], pad_token_id=self.tok.pad_token_id,
                                   temperature=None, top_p=None, top_k=None)
             seeds = [(song.seed or 0) * 1009 + 97 * k + 13 * i + j for j in range(n)]
             plain = {x: v for x, v in samp.items() if x != 'repetition_penalty'}
-            procs = LogitsProcessorList([LineProcessor(self.table, crafts, len(ctx)),
-                                         RowSampler(seeds, self.table.never, **plain)])
+            procs = LogitsProcessorList([LineProcessor(self.table, rows, len(ctx)),
+                                         RowSampler(seeds + ([s + 7919 for s in seeds] if refit else []), self.table.never, **plain)])   # the free rows: other draws than the craft candidates'
             ends = crafts[0].end_words(i)                                     # taken before the crafts follow the candidates
-            out = self.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), generation_config=gc, logits_processor=procs)
-            free = self.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), generation_config=gc,
-                                       logits_processor=LogitsProcessorList([RowSampler([s + 7919 for s in seeds], self.table.never, **plain)])).tolist() if refit else []   # other draws than the craft candidates'
+            written = self.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), generation_config=gc, logits_processor=procs).tolist()
+            out, free = written[:n], written[n:]
             line_of = lambda r: self.tok.decode(r[len(ctx):], skip_special_tokens=True).split('\n')[0].strip()
             frees = [line_of(r) for r in free]
             fixed = {l for l, lp in zip(frees, end_word_logprobs(self.model, self.tok, ctx, frees)) if lp >= math.log(SET_PHRASE)} if frees else set()
-            cands = list(dict.fromkeys([lines[i]] + [c for c in map(line_of, out.tolist()) if c]            # the draft's line competes too
+            cands = list(dict.fromkeys([lines[i]] + [c for c in map(line_of, out) if c]            # the draft's line competes too
                                        + refit_endings(frees, ends, spec.target(i), set_phrase=fixed)))
             lps_c = [sum(v) / len(v) for v in token_logprobs(self.model, ctx, [self.tok.encode(l + '\n', add_special_tokens=False) for l in cands])]
             def score(j):
