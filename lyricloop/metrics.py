@@ -313,7 +313,7 @@ def _craft_row(c: dict) -> dict:
     return {k: r[k] for k in ('rhyme_accuracy', 'syllables_exact', 'syllables_within_1', 'theme_in_chorus')}
 
 def _mode_metrics(songs: list, clf, vocab: set, genres: list) -> dict:
-    "Genre fidelity, adherence, craft (as requested), junk and shared lines of one mode's songs (written by `evaluation_requests`)."
+    "Genre fidelity, adherence, craft (as requested), junk, echoes and shared lines of one mode's songs (written by `evaluation_requests`)."
     counts = [requested_craft(s.text, s.asked(), s.theme) for s in songs]   # craft judged only where the requested section was written
     rows = [dict(song_metrics(s.text, s.requested, s.stopped), **_craft_row(c)) for s, c in zip(songs, counts)]
     pred = clf.predict([s.text for s in songs]).tolist()
