@@ -754,6 +754,7 @@ def revise(self: LyricGenerator, song: Song, n: int = 4, temperature: float | No
             def score(j):
                 line = cands[j]
                 miss = critique(lines[:i] + [line], spec, self.lexicon).get(i, []) + ([] if not later or rhymes(last_word(line), later) else ['rhyme'])
+                if i + 1 < len(lines) and echo_line(lines[i + 1], line): miss.append('echo')     # nor echoed by the line after it
                 return (-len(miss), -abs(line_syllables(line) - (spec.target(i) or 0)), lps_c[j])
             best = cands[max(range(len(cands)), key=score)]
             if best != lines[i]:
