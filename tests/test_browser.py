@@ -187,7 +187,11 @@ def assert_marks_shown(d, song: dict):
 def download(d, kind: str) -> str:
     "Click the Download TXT/JSON button; the file it saves."
     before = set(os.listdir(d.downloads))
-    next(b for b in css(d, '[data-testid="stDownloadButton"] button') if b.text.strip() == f'Download {kind}').click()
+    def click():                                # the buttons come with the laid-out song: wait for this one, found and clicked in one go
+        b = next((b for b in css(d, '[data-testid="stDownloadButton"] button') if b.text.strip() == f'Download {kind}'), None)
+        if b is not None: b.click()
+        return b is not None
+    wait_for(click, 30, f'the Download {kind} button')
     def saved():
         new = [f for f in set(os.listdir(d.downloads)) - before if not f.endswith('.crdownload')]
         return new[0] if new else None
