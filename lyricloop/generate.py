@@ -85,7 +85,8 @@ class TokenTable:
         self.ends_line, self.blank = mask(lambda t: t.endswith('\n')), mask(lambda t: not t.strip())
         self.opens_header = mask(lambda t: re.match(r'[ \t]*\[', t))
         self.newline_header = mask(lambda t: re.search(r'\n[ \t]*\[', t))
-        self.special = torch.zeros(len(tok), dtype=torch.bool); self.special[tok.all_special_ids] = True
+        self.special = torch.zeros(len(tok), dtype=torch.bool)
+        self.special[sorted(set(tok.all_special_ids) | {i for i, a in tok.added_tokens_decoder.items() if a.special})] = True   # '<eos>' too, once a run makes '<end_of_turn>' its eos
         fragment = mask(lambda t: '\ufffd' in t or any((ord(c) < 32 or 127 <= ord(c) < 160) and c not in '\n\t' for c in t))
         self.never = (fragment & ~self.special) | self.special     # never sampled in lyrics ...
         self.never[sorted(stop_ids)] = False                       # ... except the ids that end the song
@@ -102,6 +103,7 @@ class TokenTable:
         self.clitic = torch.tensor([bool(re.fullmatch(r"'(s|m|re|ll|ve|d|t)|n't", p)) for p in self.pieces])   # ... a contraction's end
         self.clitic_ids = self.clitic.nonzero().flatten().tolist()
         self.line_opener = torch.tensor([bool(re.fullmatch(r"[A-Z][A-Za-z']*", p)) for p in self.pieces])       # a capitalised word with no space: a line's first
+        self.lower_start = torch.tensor([bool(re.match(r"\s*[a-z]", p)) for p in self.pieces])                 # a word in lower case: never a line's first
         inline = ~(self.ends_line | self.mid_line | self.never | self.opens_header)
         self.word_ids = [i for i in inline.nonzero().flatten().tolist() if re.fullmatch(r" [A-Za-z'].*|[,!?.;:-]+", self.pieces[i])]   # a new word or a mark
 
@@ -390,6 +392,7 @@ class LineCraft:
             row[table.fit(table.ends_line, row.shape[0], row.device)] = NEG
             glued = self.line and not self.line[-1].isspace()           # mid-line, a capitalised piece with no space before it ("paidWe") ...
             row[table.fit(table.line_opener if glued else table.clitic, row.shape[0], row.device)] = NEG   # ... and at a line start "'re" are never right
+            if not self.line.strip(): row[table.fit(table.lower_start, row.shape[0], row.device)] = NEG    # nor "down": the tail of the phrase the line before was cut from
         else:
             allow = torch.zeros(row.shape[0], dtype=torch.bool, device=row.device); allow[ids] = True
             row[~allow] = NEG
