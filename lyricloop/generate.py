@@ -709,7 +709,7 @@ def refit_endings(lines: list, ends, target: int | None, k: int = REFIT_WORDS, s
 @torch.no_grad()
 def revise(self: LyricGenerator, song: Song, n: int = 4, temperature: float | None = None, filler: float | None = FILLER_LOGPROB,
            refit: bool = True) -> Song:
-    "`song` with each line that misses its craft, is junk or reads as filler (mean log-probability under `filler`; None: not judged) redrafted: `n` candidates under its craft (and `n` free lines refitted, with `refit`), the best by rhyme, syllables, then log-probability."
+    "`song` with each line that misses its craft, is junk or reads as filler (mean log-probability under `filler`; None: not judged) redrafted: `n` candidates under its craft (and `n` free lines refitted, with `refit`), the best: no echo, fewest misses, syllables nearest, then log-probability."
     if not song.craft: return song
     specs = [CraftSpec(c['rhyme'], tuple(c['syllables'])) for c in song.craft]
     secs = [list(ls) for h, ls in song.sections if h is not None]
@@ -758,7 +758,7 @@ def revise(self: LyricGenerator, song: Song, n: int = 4, temperature: float | No
                 line = cands[j]
                 miss = critique(lines[:i] + [line], spec, self.lexicon).get(i, []) + ([] if not later or rhymes(last_word(line), later) else ['rhyme'])
                 if i + 1 < len(lines) and echo_line(lines[i + 1], line): miss.append('echo')     # nor echoed by the line after it
-                return (-len(miss), -abs(line_syllables(line) - (spec.target(i) or 0)), lps_c[j])
+                return ('echo' not in miss, -len(miss), -abs(line_syllables(line) - (spec.target(i) or 0)), lps_c[j])   # an echo loses to any other miss
             best = cands[max(range(len(cands)), key=score)]
             if best != lines[i]:
                 revised.append(dict(section=k, line=i, was=lines[i], now=best, why=why)); lines[i] = best
