@@ -5,7 +5,7 @@
 # %% ../nbs/06_generate.ipynb #670f5ea6
 from __future__ import annotations
 import bisect, itertools, json, math, re
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass, field, asdict, replace
 from pathlib import Path
 import torch
 from transformers import GenerationConfig, LogitsProcessor, LogitsProcessorList, TextStreamer
@@ -763,4 +763,4 @@ def revise(self: LyricGenerator, song: Song, n: int = 4, temperature: float | No
             if best != lines[i]:
                 revised.append(dict(section=k, line=i, was=lines[i], now=best, why=why)); lines[i] = best
     text = '\n\n'.join(f'[{h}]\n' + '\n'.join(ls) for h, ls in zip(section_headers(song.requested), secs))
-    return Song(**{**{f: getattr(song, f) for f in song.__dataclass_fields__}, 'text': text, 'revised': revised})
+    return replace(song, text=text, revised=revised)
